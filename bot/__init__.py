@@ -1,0 +1,1 @@
+"""The application around the domain core: configuration, services, CLI and Slack."""

@@ -1,0 +1,353 @@
+"""Typed configuration: config.toml, overridden key by key from the environment.
+
+Order of precedence (last wins): the file named by ``AARSHJUL_CONFIG`` (else
+``./config.toml``, else the built-in defaults), then ``AARSHJUL__SECTION__KEY``
+variables, then ``DATABASE_URL``. Secrets are read from the environment only;
+a secret-looking key in the file is refused so nobody commits one by mistake.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from scheduler.errors import ConfigError
+from scheduler.model import CouncilKind, Language
+from scheduler.workdays import NAMED_CLOSED_DAYS, WorkingCalendar
+
+ENV_PREFIX = "AARSHJUL__"
+CONFIG_ENV = "AARSHJUL_CONFIG"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aarshjul.db"
+_SECRET_KEY = re.compile(r"(^|_)(password|passwd|secret|token|api_key)($|_)")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GeneralConfig(_Section):
+    timezone: str = "Europe/Copenhagen"
+    language: Language = Language.DA
+    #: A shipped template name ("default") or a path to a template .toml file.
+    template: str = "default"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. 'Europe/Copenhagen')") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class DatabaseConfig(_Section):
+    url: str = DEFAULT_DATABASE_URL
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+
+class CalendarConfig(_Section):
+    #: Days that are not public holidays but on which offices close.
+    closed_days: tuple[str, ...] = ("constitution_day", "christmas_eve", "new_years_eve")
+    #: Further closed dates, e.g. a local office holiday.
+    extra_closed_dates: tuple[date, ...] = ()
+
+    @field_validator("closed_days")
+    @classmethod
+    def _known_days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [v for v in value if v not in NAMED_CLOSED_DAYS]
+        if unknown:
+            raise ValueError(
+                f"unknown closed day {unknown[0]!r}; expected some of: "
+                + ", ".join(NAMED_CLOSED_DAYS)
+            )
+        return value
+
+    def working_calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(self.closed_days, self.extra_closed_dates)
+
+
+class RemindersConfig(_Section):
+    #: Working days before a deadline at which to remind (0 = the morning of the day).
+    offsets: tuple[int, ...] = (14, 7, 1, 0)
+    #: Local time of day at which reminders go out.
+    send_at: time = time(8, 0)
+    quiet_start: time = time(17, 0)
+    quiet_end: time = time(8, 0)
+    #: Minimum hearing length in days; shorter ones warn the secretary.
+    min_hearing_days: int = Field(default=14, ge=1)
+
+    @field_validator("offsets")
+    @classmethod
+    def _non_negative(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(v < 0 or v > 250 for v in value):
+            raise ValueError("offsets are working days before the deadline: 0 to 250")
+        return tuple(sorted(set(value), reverse=True))
+
+
+class EmailConfig(_Section):
+    backend: Literal["smtp", "file"] = "file"
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    sender: str = "aarshjul@localhost"
+    reply_to: str = ""
+    folder: str = "outbox-mail"
+
+
+class SlackConfig(_Section):
+    #: Web API base URL; SLACK_API_URL in the environment overrides it.
+    api_url: str = "https://slack.com/api/"
+
+
+class CouncilConfig(_Section):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    kind: CouncilKind
+    name: str = Field(min_length=1, max_length=200)
+    #: The RBR an LBR belongs to (its key).
+    region: str | None = None
+    slack_channel: str | None = Field(default=None, pattern=r"^#?[a-z0-9][a-z0-9._-]{0,79}$")
+    secretariat_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    #: Per-council reminder offsets; the [reminders] offsets when absent.
+    reminder_offsets: tuple[int, ...] | None = None
+
+
+class Settings(_Section):
+    general: GeneralConfig = GeneralConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    reminders: RemindersConfig = RemindersConfig()
+    email: EmailConfig = EmailConfig()
+    slack: SlackConfig = SlackConfig()
+    councils: tuple[CouncilConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _councils_consistent(self) -> Settings:
+        seen: dict[str, CouncilConfig] = {}
+        for council in self.councils:
+            if council.key in seen:
+                raise ValueError(f"council key {council.key!r} is used twice")
+            seen[council.key] = council
+        for council in self.councils:
+            if council.kind is CouncilKind.LBR:
+                if not council.region:
+                    raise ValueError(f"council {council.key!r} (LBR) needs region = <an RBR key>")
+                parent = seen.get(council.region)
+                if parent is None or parent.kind is not CouncilKind.RBR:
+                    raise ValueError(
+                        f"council {council.key!r}: region {council.region!r} is not an RBR "
+                        "defined in [[councils]]"
+                    )
+            elif council.region:
+                raise ValueError(f"council {council.key!r}: only an LBR has a region")
+        return self
+
+    def council(self, key: str) -> CouncilConfig | None:
+        return next((c for c in self.councils if c.key == key), None)
+
+
+class Secrets(BaseModel):
+    """Credentials, from the environment only; they never print."""
+
+    model_config = ConfigDict(frozen=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Secrets:
+        return cls(**{name: environ.get(name.upper()) or None for name in cls.model_fields})
+
+
+class Config(BaseModel):
+    """Everything the application needs to start, loaded once."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    settings: Settings
+    secrets: Secrets
+    source: str
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL forms people paste and give the async driver SQLAlchemy needs."""
+    url = url.strip()
+    for prefix, replacement in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix) :]
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
+        return url
+    raise ValueError(
+        f"expected a sqlite:///PATH or postgresql://USER@HOST/DB URL, got {url.split(':', 1)[0]!r}"
+    )
+
+
+def _parse_env_value(raw: str) -> Any:
+    """TOML literal if it parses as one (2525, true, ["a"]), else the plain string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _apply_override(data: dict[str, Any], path: list[str], value: Any, var: str) -> None:
+    node: Any = data
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(
+                    f"{var}: {part!r} is not an index of the {len(node)} entries at that place"
+                )
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        else:
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict | list):
+                    raise ConfigError(f"{var}: {'.'.join(path[: i + 1])} is not a table")
+
+
+def _find_secret_keys(data: Any, prefix: str = "") -> list[str]:
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            if _SECRET_KEY.search(str(key).lower()):
+                found.append(dotted)
+            found.extend(_find_secret_keys(value, dotted))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found.extend(_find_secret_keys(value, f"{prefix}[{i}]"))
+    return found
+
+
+def _describe_loc(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
+    parts: list[str] = []
+    node: Any = data
+    for part in loc:
+        if isinstance(part, int):
+            name = f"[{part}]"
+            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
+                key = node[part].get("key")
+                if key:
+                    name = f"[{part}] (key {key!r})"
+            parts.append(name)
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            parts.append(("." if parts else "") + part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
+    """Read, merge and validate the configuration.
+
+    Raises:
+        ConfigError: one message naming the file (or variable), the key and what was
+            expected.
+    """
+    environ = os.environ if environ is None else environ
+    cwd = cwd or Path.cwd()
+    named = environ.get(CONFIG_ENV)
+    if named:
+        path: Path | None = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV}={named}: no such file")
+    else:
+        path = cwd / "config.toml"
+        if not path.is_file():
+            path = None
+    source = str(path) if path else "(built-in defaults)"
+
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: cannot be read: {exc}") from None
+        secret_keys = _find_secret_keys(data)
+        if secret_keys:
+            raise ConfigError(
+                f"{source}: key {secret_keys[0]} looks like a secret; secrets come from the "
+                "environment only (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SMTP_PASSWORD, …)"
+            )
+
+    overrides: dict[tuple[str, ...], str] = {}
+    for var in sorted(environ):
+        if not var.startswith(ENV_PREFIX):
+            continue
+        path_parts = [p.lower() for p in var[len(ENV_PREFIX) :].split("__") if p]
+        if not path_parts:
+            continue
+        _apply_override(data, path_parts, _parse_env_value(environ[var]), var)
+        overrides[tuple(path_parts)] = var
+    if environ.get("DATABASE_URL"):
+        data.setdefault("database", {})["url"] = environ["DATABASE_URL"]
+        overrides[("database", "url")] = "DATABASE_URL"
+
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        origin = next(
+            (
+                var
+                for keys, var in overrides.items()
+                if tuple(str(p) for p in loc[: len(keys)]) == keys
+            ),
+            None,
+        )
+        where = f"{source}" + (f" (set by {origin})" if origin else "")
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against the README's config reference)"
+        got = err.get("input")
+        got_text = (
+            ""
+            if err["type"] in ("extra_forbidden", "missing", "value_error")
+            or isinstance(got, dict | list)
+            else f", got {got!r}"
+        )
+        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+        key = _describe_loc(loc, data) if loc else "[[councils]]"
+        raise ConfigError(f"{where}: {key}: {message}{got_text}{more}") from None
+    return Config(settings=settings, secrets=Secrets.from_environ(environ), source=source)

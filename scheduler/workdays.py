@@ -1,0 +1,137 @@
+"""Which days are working days in Denmark, and arithmetic over them.
+
+Public holidays come from the ``holidays`` package (pure computation, no I/O).
+Days that are not public holidays but on which most offices close (Constitution
+Day, Christmas Eve, New Year's Eve; optionally Labour Day) are configurable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+from scheduler.errors import InputError
+from scheduler.model import Adjust
+
+#: Closed days that are not public holidays, by the name used in config.toml.
+NAMED_CLOSED_DAYS: dict[str, tuple[int, int]] = {
+    "constitution_day": (6, 5),
+    "christmas_eve": (12, 24),
+    "new_years_eve": (12, 31),
+    "labour_day": (5, 1),
+}
+
+#: What DOMAIN.md prescribes: most offices close on these, so deadlines avoid them.
+DEFAULT_CLOSED_DAYS: tuple[str, ...] = ("constitution_day", "christmas_eve", "new_years_eve")
+
+_NAMES_EN = {
+    "constitution_day": "Constitution Day",
+    "christmas_eve": "Christmas Eve",
+    "new_years_eve": "New Year's Eve",
+    "labour_day": "Labour Day",
+}
+_NAMES_DA = {
+    "constitution_day": "Grundlovsdag",
+    "christmas_eve": "Juleaftensdag",
+    "new_years_eve": "Nytårsaftensdag",
+    "labour_day": "Arbejdernes kampdag",
+}
+
+
+@lru_cache(maxsize=512)
+def _public_holidays(year: int, language: str) -> dict[date, str]:
+    return dict(holidays.Denmark(years=year, language=language).items())
+
+
+class WorkingCalendar:
+    """Monday–Friday minus Danish public holidays and the configured closed days.
+
+    Args:
+        closed_days: names from :data:`NAMED_CLOSED_DAYS` to treat as closed.
+        extra_closed: further dates that are closed (a local office holiday, say).
+    """
+
+    def __init__(
+        self,
+        closed_days: Iterable[str] = DEFAULT_CLOSED_DAYS,
+        extra_closed: Iterable[date] = (),
+    ) -> None:
+        names = tuple(closed_days)
+        unknown = sorted(set(names) - NAMED_CLOSED_DAYS.keys())
+        if unknown:
+            raise InputError(
+                f"unknown closed day(s): {', '.join(unknown)}; "
+                f"expected some of: {', '.join(NAMED_CLOSED_DAYS)}"
+            )
+        self.closed_day_names = names
+        self._fixed = {NAMED_CLOSED_DAYS[n]: n for n in names}
+        self._extra = frozenset(extra_closed)
+
+    def is_working_day(self, day: date) -> bool:
+        if day.weekday() >= 5 or day in self._extra:
+            return False
+        if (day.month, day.day) in self._fixed:
+            return False
+        return day not in _public_holidays(day.year, "da")
+
+    def closed_reason(self, day: date, language: str = "da") -> str | None:
+        """Why ``day`` is closed (holiday name, or None for a working day or a weekend)."""
+        named = self._fixed.get((day.month, day.day))
+        if named:
+            return (_NAMES_DA if language == "da" else _NAMES_EN)[named]
+        name = _public_holidays(day.year, "da" if language == "da" else "en_US").get(day)
+        if name:
+            return name
+        if day in self._extra:
+            return "lukkedag" if language == "da" else "closed day"
+        return None
+
+    def previous_working_day(self, day: date, *, inclusive: bool = True) -> date:
+        """The latest working day on or before ``day`` (strictly before if not inclusive)."""
+        if not inclusive:
+            day -= timedelta(days=1)
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def next_working_day(self, day: date, *, inclusive: bool = True) -> date:
+        """The earliest working day on or after ``day`` (strictly after if not inclusive)."""
+        if not inclusive:
+            day += timedelta(days=1)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def adjust(self, day: date, how: Adjust) -> date:
+        if how is Adjust.PREVIOUS:
+            return self.previous_working_day(day)
+        if how is Adjust.NEXT:
+            return self.next_working_day(day)
+        return day
+
+    def shift_working_days(self, day: date, count: int) -> date:
+        """The ``count``-th working day after ``day`` (before it when negative).
+
+        ``day`` itself is never counted, so shifting a Monday by -1 gives the Friday
+        before it; a shift of 0 returns ``day`` unchanged.
+        """
+        step = timedelta(days=1 if count > 0 else -1)
+        remaining = abs(count)
+        while remaining:
+            day += step
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in the half-open interval (start, end]; negative if end < start."""
+        if end < start:
+            return -self.working_days_between(end, start)
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_working_day(day)
+        return count
