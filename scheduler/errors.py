@@ -6,7 +6,17 @@ Every error a user can cause derives from :class:`AarshjulError`, so the edges
 
 
 class AarshjulError(Exception):
-    """Base of every error aarshjul raises on purpose; its message is for people."""
+    """Base of every error aarshjul raises on purpose; its message is for people.
+
+    An error may carry a catalogue ``key`` and its ``params`` so the edge (CLI,
+    Slack) can say it in the reader's language; ``str(error)`` stays the English
+    text for logs.
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None, **params: object) -> None:
+        super().__init__(message or key or type(self).__name__)
+        self.key = key
+        self.params = params
 
 
 class ConfigError(AarshjulError):

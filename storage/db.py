@@ -60,7 +60,9 @@ class Database:
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             folder = Path(parsed.database).expanduser().resolve().parent
             if not folder.is_dir():
-                raise DatabaseError(f"database folder {folder} does not exist")
+                raise DatabaseError(
+                    f"database folder {folder} does not exist", key="db.no_folder", folder=folder
+                )
         self.engine: AsyncEngine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
@@ -92,7 +94,10 @@ class Database:
             async with self.engine.begin() as connection:
                 await connection.run_sync(run)
         except (OperationalError, OSError) as exc:
-            raise DatabaseError(f"cannot reach the database: {_short(exc)}") from None
+            why = _short(exc)
+            raise DatabaseError(
+                f"cannot reach the database: {why}", key="db.unreachable", why=why
+            ) from None
 
     async def check_schema(self) -> None:
         """Fail with a clear message unless the schema is at the newest migration."""
@@ -104,12 +109,19 @@ class Database:
             async with self.engine.connect() as connection:
                 revision = await connection.run_sync(current)
         except (OperationalError, OSError) as exc:
-            raise DatabaseError(f"cannot reach the database: {_short(exc)}") from None
+            why = _short(exc)
+            raise DatabaseError(
+                f"cannot reach the database: {why}", key="db.unreachable", why=why
+            ) from None
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         if revision != head:
+            current = revision or "-"
             raise DatabaseError(
                 "the database is not initialised or is out of date "
-                f"(at {revision or 'nothing'}, need {head}): run `aarshjul init`"
+                f"(at {current}, need {head}): run `aarshjul init`",
+                key="db.not_initialised",
+                current=current,
+                head=head,
             )
 
     async def dispose(self) -> None:

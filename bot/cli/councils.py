@@ -1,0 +1,47 @@
+"""``aarshjul councils list``: which councils the database knows."""
+# No "from __future__ import annotations": Typer evaluates these closures' annotations.
+
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import CliState, echo_json, echo_table, run
+from bot.i18n import t
+from bot.services.app import AppContext
+from bot.services.councils import list_councils
+
+
+def register(app: typer.Typer, state: CliState) -> None:
+    lang = state.language
+    group = typer.Typer(help=t(lang, "cli.help.councils"), no_args_is_help=True)
+    app.add_typer(group, name="councils")
+
+    @group.command("list", help=t(lang, "cli.help.councils_list"))
+    def list_command(
+        as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,
+    ) -> None:
+        async def body(ctx: AppContext) -> None:
+            async with ctx.db.session() as session:
+                councils = await list_councils(session)
+            regions = {c.id: c.key for c in councils}
+            rows = [
+                {
+                    "key": c.key,
+                    "kind": c.kind,
+                    "name": c.name,
+                    "region": regions.get(c.region_id) if c.region_id else None,
+                    "slack_channel": c.slack_channel,
+                    "secretariat_email": c.secretariat_email,
+                }
+                for c in councils
+            ]
+            if as_json:
+                echo_json(rows)
+                return
+            cols = ("key", "kind", "name", "region", "slack_channel", "secretariat_email")
+            echo_table(
+                [t(ctx.language, f"councils.col.{c}") for c in cols],
+                [[str(r[c] or "") for c in cols] for r in rows],
+            )
+
+        run(state, body)

@@ -1,0 +1,68 @@
+"""``aarshjul init``: create or upgrade the database and load councils and cycles."""
+# No "from __future__ import annotations": Typer evaluates these closures' annotations.
+
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import CliState, actor, run
+from bot.i18n import t
+from bot.services.app import AppContext
+from bot.services.councils import list_councils, sync_councils
+from bot.services.cycle import check_year, instantiate_year
+
+
+def register(app: typer.Typer, state: CliState) -> None:
+    lang = state.language
+
+    @app.command("init", help=t(lang, "cli.help.init"))
+    def init_command(
+        year: Annotated[
+            list[int] | None, typer.Option("--year", help=t(lang, "cli.help.init_year"))
+        ] = None,
+    ) -> None:
+        async def body(ctx: AppContext) -> None:
+            language = ctx.language
+            years = sorted({ctx.today().year, ctx.today().year + 1, *(year or [])})
+            for y in years:
+                check_year(y)
+            await ctx.db.upgrade()
+            now = ctx.clock.now()
+            who = actor()
+            async with ctx.db.transaction() as session:
+                synced = await sync_councils(
+                    session, ctx.config.settings.councils, now=now, actor=who
+                )
+                created = updated = unchanged = 0
+                for council in await list_councils(session):
+                    for y in years:
+                        result = await instantiate_year(
+                            session, council, y, ctx.template, ctx.calendar, now=now, actor=who
+                        )
+                        created += result.created
+                        updated += result.updated
+                        unchanged += result.unchanged
+            typer.echo(t(language, "init.database", source=ctx.config.source))
+            typer.echo(
+                t(
+                    language,
+                    "init.councils",
+                    added=len(synced.added),
+                    updated=len(synced.updated),
+                    unchanged=len(synced.unchanged),
+                    deactivated=len(synced.deactivated),
+                )
+            )
+            typer.echo(
+                t(
+                    language,
+                    "init.cycles",
+                    template=ctx.template.key,
+                    years=", ".join(map(str, years)),
+                    created=created,
+                    updated=updated,
+                    unchanged=unchanged,
+                )
+            )
+
+        run(state, body, require_schema=False)

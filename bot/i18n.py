@@ -1,0 +1,79 @@
+"""The message catalogue: every text a person reads, in Danish and English.
+
+All texts live in ``catalogue.toml`` beside this module, one table per message
+with a ``da`` and an ``en`` entry, so a translation can never go missing without
+the catalogue test noticing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from scheduler.errors import AarshjulError
+
+LANGUAGES = ("da", "en")
+DEFAULT_LANGUAGE = "da"
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """Flattened catalogue: ``{"cycle.show.title": {"da": ..., "en": ...}}``."""
+    raw = tomllib.loads((resources.files("bot") / "catalogue.toml").read_text("utf-8"))
+    flat: dict[str, dict[str, str]] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        if "da" in node and isinstance(node["da"], str):
+            flat[prefix] = node
+            return
+        for name, child in node.items():
+            walk(child, f"{prefix}.{name}" if prefix else name)
+
+    walk(raw, "")
+    return flat
+
+
+def t(language: str, key: str, /, **params: object) -> str:
+    """The text for ``key`` in ``language`` (Danish if unknown), with ``params`` filled in."""
+    entry = catalogue()[key]
+    text = entry.get(language) or entry[DEFAULT_LANGUAGE]
+    return text.format(**params) if params else text
+
+
+def error_text(error: AarshjulError, language: str) -> str:
+    """An error as the reader should see it: from the catalogue when it has a key."""
+    if error.key and error.key in catalogue():
+        return t(language, error.key, **error.params)
+    return str(error)
+
+
+def user_error(cls: type[AarshjulError], key: str, /, **params: object) -> AarshjulError:
+    """Build an error whose message comes from the catalogue (English in logs)."""
+    return cls(t("en", key, **params), key=key, **params)
+
+
+def weekday_name(day: date, language: str) -> str:
+    return t(language, "calendar.weekdays").split(",")[day.weekday()]
+
+
+def month_name(month: int, language: str) -> str:
+    return t(language, "calendar.months").split(",")[month - 1]
+
+
+def format_date(day: date, language: str, *, long: bool = False) -> str:
+    """``15.04.2027`` / ``15 Apr 2027``; long: ``torsdag den 15. april 2027``."""
+    if long:
+        return t(
+            language,
+            "calendar.long_date",
+            weekday=weekday_name(day, language),
+            day=day.day,
+            month=month_name(day.month, language),
+            year=day.year,
+        )
+    if language == "en":
+        return f"{day.day} {month_name(day.month, 'en')[:3]} {day.year}"
+    return f"{day.day:02d}.{day.month:02d}.{day.year}"

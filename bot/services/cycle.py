@@ -1,0 +1,240 @@
+"""Use cases on a council's annual cycle: instantiate a year, show it, move an event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import user_error, weekday_name
+from scheduler.cycle import DatedEvent, compute_cycle
+from scheduler.errors import InputError, NotFoundError
+from scheduler.model import CouncilKind
+from scheduler.template import CycleTemplate
+from scheduler.workdays import WorkingCalendar
+from storage import audit
+from storage.models import Council, CycleEvent
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+MAX_REASON = 1000
+
+
+@dataclass(frozen=True)
+class YearSync:
+    created: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class EventChange:
+    key: str
+    old: date
+    new: date
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    event: CycleEvent
+    old: date
+    followers: list[EventChange]
+
+
+def check_year(year: int) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise user_error(InputError, "cycle.bad_year", year=year, low=MIN_YEAR, high=MAX_YEAR)
+    return year
+
+
+def parse_date(text: str) -> date:
+    """A YYYY-MM-DD date from user input, with a message that says what was expected."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise user_error(InputError, "input.bad_date", value=text) from None
+
+
+async def year_events(session: AsyncSession, council: Council, year: int) -> list[CycleEvent]:
+    """The stored events of one council-year, in date order."""
+    result = await session.exec(
+        select(CycleEvent)
+        .where(CycleEvent.council_id == council.id, CycleEvent.year == year)
+        .order_by(CycleEvent.date, CycleEvent.id)
+    )
+    return list(result.all())
+
+
+def _compute(
+    council: Council,
+    year: int,
+    template: CycleTemplate,
+    calendar: WorkingCalendar,
+    rows: list[CycleEvent],
+) -> list[DatedEvent]:
+    overrides = {r.template_key: r.override_date for r in rows if r.override_date is not None}
+    return compute_cycle(
+        template, year, calendar, kind=CouncilKind(council.kind), overrides=overrides
+    )
+
+
+async def instantiate_year(
+    session: AsyncSession,
+    council: Council,
+    year: int,
+    template: CycleTemplate,
+    calendar: WorkingCalendar,
+    *,
+    now: datetime,
+    actor: str,
+) -> YearSync:
+    """Store (or bring up to date) one council's events for one year.
+
+    Idempotent: a second run with the same template and calendar changes nothing.
+    Manual moves survive: they are passed to the engine as overrides.
+    """
+    check_year(year)
+    rows = {r.template_key: r for r in await year_events(session, council, year)}
+    created = updated = unchanged = 0
+    for dated in _compute(council, year, template, calendar, list(rows.values())):
+        ev = dated.event
+        row = rows.get(dated.key)
+        if row is None:
+            session.add(
+                CycleEvent(
+                    council_id=council.id,
+                    year=year,
+                    template_key=ev.key,
+                    type=ev.type.value,
+                    owner=ev.owner.value,
+                    title_da=ev.title_da,
+                    title_en=ev.title_en,
+                    date=dated.date,
+                    computed_date=dated.computed,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            created += 1
+            continue
+        wanted = {
+            "type": ev.type.value,
+            "owner": ev.owner.value,
+            "title_da": ev.title_da,
+            "title_en": ev.title_en,
+            "date": dated.date,
+            "computed_date": dated.computed,
+        }
+        changes = {k: (getattr(row, k), v) for k, v in wanted.items() if getattr(row, k) != v}
+        if not changes:
+            unchanged += 1
+            continue
+        for name, (_old, new) in changes.items():
+            setattr(row, name, new)
+        row.sequence += 1
+        row.updated_at = now
+        updated += 1
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="cycle_event.recomputed",
+            entity="cycle_event",
+            entity_id=f"{council.key}/{year}/{ev.key}",
+            changes={k: {"old": o, "new": n} for k, (o, n) in changes.items()},
+        )
+    await session.flush()
+    return YearSync(created, updated, unchanged)
+
+
+def preview_year(
+    council: Council, year: int, template: CycleTemplate, calendar: WorkingCalendar
+) -> list[DatedEvent]:
+    """The year as the template would date it, for a year not stored yet."""
+    check_year(year)
+    return _compute(council, year, template, calendar, [])
+
+
+async def move_event(
+    session: AsyncSession,
+    council: Council,
+    year: int,
+    event_key: str,
+    new_date: date,
+    reason: str,
+    template: CycleTemplate,
+    calendar: WorkingCalendar,
+    *,
+    now: datetime,
+    actor: str,
+    language: str = "da",
+) -> MoveResult:
+    """Move one event by hand; events defined relative to it move with it.
+
+    The override is recorded with who, when and why, and audited together with
+    every follower's old and new date.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise user_error(InputError, "cycle.move.no_reason")
+    if len(reason) > MAX_REASON:
+        raise user_error(InputError, "cycle.move.reason_too_long", limit=MAX_REASON)
+    event_def = template.events.get(event_key)
+    if event_def is None or not event_def.applies(CouncilKind(council.kind)):
+        keys = [k for k, e in template.events.items() if e.applies(CouncilKind(council.kind))]
+        raise user_error(
+            NotFoundError,
+            "cycle.unknown_event",
+            event=event_key,
+            council=council.key,
+            known=", ".join(keys),
+        )
+    if not calendar.is_working_day(new_date):
+        why = calendar.closed_reason(new_date, language) or weekday_name(new_date, language)
+        raise user_error(
+            InputError,
+            "cycle.move.closed_day",
+            date=new_date.isoformat(),
+            why=why,
+            before=calendar.previous_working_day(new_date).isoformat(),
+            after=calendar.next_working_day(new_date).isoformat(),
+        )
+
+    await instantiate_year(session, council, year, template, calendar, now=now, actor=actor)
+    rows = {r.template_key: r for r in await year_events(session, council, year)}
+    target = rows[event_key]
+    old = target.date
+    if old == new_date:
+        raise user_error(InputError, "cycle.move.same_date", date=new_date.isoformat())
+
+    target.override_date = new_date
+    target.override_by = actor
+    target.override_at = now
+    target.override_reason = reason
+    followers: list[EventChange] = []
+    for dated in _compute(council, year, template, calendar, list(rows.values())):
+        row = rows[dated.key]
+        if row.date == dated.date:
+            continue
+        if row is not target:
+            followers.append(EventChange(dated.key, row.date, dated.date))
+        row.date = dated.date
+        row.computed_date = dated.computed
+        row.status = "moved"
+        row.sequence += 1
+        row.updated_at = now
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="cycle_event.moved",
+        entity="cycle_event",
+        entity_id=f"{council.key}/{year}/{event_key}",
+        old=old,
+        new=new_date,
+        reason=reason,
+        followers=[{"event": f.key, "old": f.old, "new": f.new} for f in followers],
+    )
+    await session.flush()
+    return MoveResult(event=target, old=old, followers=followers)

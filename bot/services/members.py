@@ -1,0 +1,316 @@
+"""Members: import from CSV, list per council.
+
+A person is identified by e-mail (case-insensitive) and may sit on several
+councils; each seat (membership) has its own role and organisation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import t, user_error
+from scheduler.errors import InputError
+from scheduler.model import Role
+from storage import audit
+from storage.models import Council, Membership, Person
+
+REQUIRED_COLUMNS = ("council", "name", "email", "organisation", "role")
+OPTIONAL_COLUMNS = ("slack_id",)
+MAX_ROWS = 10_000
+
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+SLACK_ID_RE = re.compile(r"^[UW][A-Z0-9]{6,20}$")
+ROLE_ALIASES = {
+    "chair": Role.CHAIR,
+    "formand": Role.CHAIR,
+    "member": Role.MEMBER,
+    "medlem": Role.MEMBER,
+    "secretary": Role.SECRETARY,
+    "sekretær": Role.SECRETARY,
+    "sekretariat": Role.SECRETARY,
+    "observer": Role.OBSERVER,
+    "observatør": Role.OBSERVER,
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class LineResult:
+    line: int
+    outcome: str  # added | updated | unchanged | rejected
+    text: str  # what happened, in the reader's language
+
+
+@dataclass
+class ImportReport:
+    lines: list[LineResult] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.lines if r.outcome == outcome)
+
+    @property
+    def rejected(self) -> int:
+        return self.count("rejected")
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    council: str
+    name: str
+    email: str
+    organisation: str | None
+    role: Role
+    slack_id: str | None
+
+
+def valid_email(value: str) -> bool:
+    return len(value) <= 254 and EMAIL_RE.match(value) is not None
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8 (with or without the BOM Excel writes), else Windows-1252 as Danish Excel saves."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="strict")
+
+
+def _reader(text: str) -> csv.DictReader[str]:
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    return csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _parse_row(
+    line: int, raw: dict[str | None, str | list[str] | None], language: str
+) -> _Row | str:
+    """A validated row, or the reason it is rejected."""
+    if raw.get(None):
+        return t(language, "members.reject.extra_fields")
+    value = {k: (v or "").strip() for k, v in raw.items() if isinstance(k, str)}
+    value = {k: v if isinstance(v, str) else "" for k, v in value.items()}
+    name, email = value.get("name", ""), value.get("email", "").lower()
+    council = value.get("council", "").lower()
+    if not council:
+        return t(language, "members.reject.no_council")
+    if not name:
+        return t(language, "members.reject.no_name")
+    if len(name) > 200 or _CONTROL.search(name):
+        return t(language, "members.reject.bad_name")
+    if not valid_email(email):
+        return t(language, "members.reject.bad_email", email=value.get("email", ""))
+    role = ROLE_ALIASES.get(value.get("role", "").lower())
+    if role is None:
+        return t(
+            language,
+            "members.reject.bad_role",
+            role=value.get("role", ""),
+            roles=", ".join(r.value for r in Role),
+        )
+    organisation = value.get("organisation") or None
+    if organisation and (len(organisation) > 100 or _CONTROL.search(organisation)):
+        return t(language, "members.reject.bad_organisation")
+    slack_id = value.get("slack_id") or None
+    if slack_id and not SLACK_ID_RE.match(slack_id):
+        return t(language, "members.reject.bad_slack_id", slack_id=slack_id)
+    return _Row(line, council, name, email, organisation, role, slack_id)
+
+
+async def import_members(
+    session: AsyncSession,
+    data: bytes,
+    *,
+    now: datetime,
+    actor: str,
+    language: str = "da",
+    strict: bool = False,
+) -> ImportReport:
+    """Add or update memberships from CSV (``council,name,email,organisation,role,slack_id``).
+
+    Bad rows are reported with their line number and skipped; the good rows are
+    written in the caller's transaction. With ``strict``, any bad row rejects the
+    whole file (the caller must then roll back: :class:`InputError` is raised).
+
+    Raises:
+        InputError: the file itself is unusable (encoding, header).
+    """
+    try:
+        text = decode_csv(data)
+    except UnicodeDecodeError:
+        raise user_error(InputError, "members.bad_encoding") from None
+    reader = _reader(text)
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if missing or unknown:
+        raise user_error(
+            InputError,
+            "members.bad_header",
+            missing=", ".join(missing) or "-",
+            unknown=", ".join(unknown) or "-",
+            expected=",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS),
+        )
+    reader.fieldnames = header
+
+    councils = {c.key: c for c in (await session.exec(select(Council))).all() if c.active}
+    report = ImportReport()
+    seen: dict[tuple[str, str], int] = {}
+    rows: list[_Row] = []
+    for record in reader:
+        line = reader.line_num
+        if len(rows) + report.rejected >= MAX_ROWS:
+            raise user_error(InputError, "members.too_many", limit=MAX_ROWS)
+        if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
+            continue  # blank line
+        parsed = _parse_row(line, record, language)
+        if isinstance(parsed, str):
+            report.lines.append(LineResult(line, "rejected", parsed))
+            continue
+        if parsed.council not in councils:
+            report.lines.append(
+                LineResult(
+                    line,
+                    "rejected",
+                    t(language, "members.reject.unknown_council", council=parsed.council),
+                )
+            )
+            continue
+        first = seen.get((parsed.council, parsed.email))
+        if first is not None:
+            report.lines.append(
+                LineResult(line, "rejected", t(language, "members.reject.duplicate", first=first))
+            )
+            continue
+        seen[(parsed.council, parsed.email)] = line
+        rows.append(parsed)
+
+    if strict and report.rejected:
+        report.lines.sort(key=lambda r: r.line)
+        return report
+
+    emails = {r.email for r in rows}
+    people = (
+        {
+            p.email: p
+            for p in (
+                await session.exec(select(Person).where(Person.email.in_(emails)))  # type: ignore[attr-defined]
+            ).all()
+        }
+        if emails
+        else {}
+    )
+    for row in rows:
+        report.lines.append(
+            await _apply(session, row, councils[row.council], people, now, actor, language)
+        )
+    report.lines.sort(key=lambda r: r.line)
+    return report
+
+
+async def _apply(
+    session: AsyncSession,
+    row: _Row,
+    council: Council,
+    people: dict[str, Person],
+    now: datetime,
+    actor: str,
+    language: str,
+) -> LineResult:
+    person = people.get(row.email)
+    person_changes: dict[str, object] = {}
+    if person is None:
+        person = Person(
+            name=row.name, email=row.email, slack_id=row.slack_id, created_at=now, updated_at=now
+        )
+        session.add(person)
+        await session.flush()
+        people[row.email] = person
+    else:
+        for name, new in (("name", row.name), ("slack_id", row.slack_id)):
+            if new is not None and getattr(person, name) != new:
+                person_changes[name] = {"old": getattr(person, name), "new": new}
+                setattr(person, name, new)
+        if person_changes:
+            person.updated_at = now
+
+    membership = (
+        await session.exec(
+            select(Membership).where(
+                Membership.person_id == person.id, Membership.council_id == council.id
+            )
+        )
+    ).first()
+    seat_changes: dict[str, object] = {}
+    if membership is None:
+        session.add(
+            Membership(
+                person_id=person.id,  # type: ignore[arg-type]
+                council_id=council.id,  # type: ignore[arg-type]
+                role=row.role.value,
+                organisation=row.organisation,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        outcome = "added"
+    else:
+        for name, new in (("role", row.role.value), ("organisation", row.organisation)):
+            if getattr(membership, name) != new:
+                seat_changes[name] = {"old": getattr(membership, name), "new": new}
+                setattr(membership, name, new)
+        if seat_changes:
+            membership.updated_at = now
+        outcome = "updated" if seat_changes or person_changes else "unchanged"
+    if outcome != "unchanged":
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action=f"membership.{outcome}",
+            entity="membership",
+            entity_id=f"{council.key}/{row.email}",
+            role=row.role.value,
+            organisation=row.organisation,
+            person_changes=person_changes,
+            seat_changes=seat_changes,
+        )
+    text = t(
+        language,
+        f"members.outcome.{outcome}",
+        name=row.name,
+        council=council.key,
+        role=t(language, f"role.{row.role.value}"),
+    )
+    return LineResult(row.line, outcome, text)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    name: str
+    email: str
+    role: str
+    organisation: str | None
+    slack_id: str | None
+
+
+async def list_members(session: AsyncSession, council: Council) -> list[MemberView]:
+    result = await session.exec(
+        select(Person, Membership)
+        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .where(Membership.council_id == council.id)
+        .order_by(Membership.role, Person.name)
+    )
+    return [
+        MemberView(p.name, p.email, m.role, m.organisation, p.slack_id) for p, m in result.all()
+    ]
