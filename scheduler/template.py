@@ -204,9 +204,7 @@ def parse_template(text: str, source: str = "<template>") -> CycleTemplate:
     try:
         parsed = _TemplateFile.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            f"{_format_loc(raw, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()
-        ]
+        problems = [f"{_format_loc(raw, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()]
         raise TemplateError(f"{source}: " + "; ".join(problems)) from None
 
     events: dict[str, TemplateEvent] = {}
@@ -218,9 +216,7 @@ def parse_template(text: str, source: str = "<template>") -> CycleTemplate:
     for event in events.values():
         ref = event.rule.depends_on()
         if ref is not None and ref not in events:
-            raise TemplateError(
-                f"{source}: event {event.key!r} refers to unknown event {ref!r}"
-            )
+            raise TemplateError(f"{source}: event {event.key!r} refers to unknown event {ref!r}")
 
     order = _topological_order(events, source)
     return CycleTemplate(
