@@ -1,0 +1,1 @@
+"""Slack handlers, one module per surface (filled in by the Slack issue)."""
