@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
 
 from scheduler.errors import ConfigError
 from scheduler.model import CouncilKind, Language
@@ -63,6 +64,10 @@ class GeneralConfig(_Section):
 
 class DatabaseConfig(_Section):
     url: str = DEFAULT_DATABASE_URL
+
+    def __repr_args__(self) -> Any:
+        # The URL may carry a password: print it masked.
+        yield "url", make_url(self.url).render_as_string(hide_password=True)
 
     @field_validator("url")
     @classmethod
@@ -208,9 +213,10 @@ def normalise_database_url(url: str) -> str:
             return replacement + url[len(prefix) :]
     if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
         return url
-    raise ValueError(
-        f"expected a sqlite:///PATH or postgresql://USER@HOST/DB URL, got {url.split(':', 1)[0]!r}"
-    )
+    scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", url)
+    shown = repr(scheme.group(0)) if scheme else "a value with no scheme"
+    # Never echo the rest: it may hold a password.
+    raise ValueError(f"expected a sqlite:///PATH or postgresql://USER@HOST/DB URL, got {shown}")
 
 
 def _parse_env_value(raw: str) -> Any:
@@ -225,22 +231,28 @@ def _apply_override(data: dict[str, Any], path: list[str], value: Any, var: str)
     node: Any = data
     for i, part in enumerate(path):
         last = i == len(path) - 1
+        here = ".".join(path[:i]) or "(top level)"
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
                 raise ConfigError(
-                    f"{var}: {part!r} is not an index of the {len(node)} entries at that place"
+                    f"{var}: {part!r} is not an index of the {len(node)} entries of {here}"
                 )
             if last:
                 node[int(part)] = value
             else:
                 node = node[int(part)]
-        else:
+        elif isinstance(node, dict):
             if last:
                 node[part] = value
-            else:
-                node = node.setdefault(part, {})
-                if not isinstance(node, dict | list):
-                    raise ConfigError(f"{var}: {'.'.join(path[: i + 1])} is not a table")
+                continue
+            child = node.get(part)
+            if child is None:
+                if path[i + 1].isdigit():
+                    raise ConfigError(f"{var}: {'.'.join(path[: i + 1])} has no entries to index")
+                child = node[part] = {}
+            node = child
+        else:
+            raise ConfigError(f"{var}: {here} is a single value, not a table or a list")
 
 
 def _find_secret_keys(data: Any, prefix: str = "") -> list[str]:
@@ -328,11 +340,13 @@ def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = Non
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
+        loc_text = tuple(str(p) for p in loc)
         origin = next(
             (
                 var
                 for keys, var in overrides.items()
-                if tuple(str(p) for p in loc[: len(keys)]) == keys
+                if loc_text[: min(len(keys), len(loc_text))] == keys[: len(loc_text)]
+                and len(loc_text) > 0
             ),
             None,
         )

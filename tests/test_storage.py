@@ -14,7 +14,7 @@ from bot.services.councils import get_council, list_councils, sync_councils
 from bot.services.cycle import instantiate_year, move_event, year_events
 from scheduler.clock import FixedClock
 from scheduler.errors import InputError, NotFoundError
-from scheduler.template import load_template
+from scheduler.template import load_template, parse_template
 from scheduler.workdays import WorkingCalendar
 from storage.db import Database, DatabaseError
 from storage.models import AuditLog, Council, CycleEvent
@@ -293,3 +293,27 @@ def test_fixed_clock_is_utc() -> None:
     assert clock.now() == datetime(2027, 1, 1, 11, tzinfo=UTC)
     with pytest.raises(ValueError):
         FixedClock(datetime(2027, 1, 1))
+
+
+async def test_events_dropped_from_the_template_are_removed_and_audited(
+    db: Database, clock: FixedClock
+) -> None:
+    await _setup(db, clock)
+    async with db.transaction() as s:
+        council = await get_council(s, "lbr-gribskov")
+        await instantiate_year(s, council, 2027, TEMPLATE, CALENDAR, now=clock.now(), actor="t")
+    text = (REPO / "scheduler" / "templates" / "default.toml").read_text()
+    start = text.index('[[events]]\nkey = "business_plan"')
+    end = text.index("[[events]]", start + 1)
+    smaller = parse_template(text[:start] + text[end:], "smaller.toml")
+    async with db.transaction() as s:
+        result = await instantiate_year(
+            s, council, 2027, smaller, CALENDAR, now=clock.now(), actor="t"
+        )
+        keys = {r.template_key for r in await year_events(s, council, 2027)}
+        removed = (
+            await s.exec(select(AuditLog).where(AuditLog.action == "cycle_event.removed"))
+        ).one()
+    assert result.removed == 1 and result.created == 0
+    assert "business_plan" not in keys and len(keys) == 9
+    assert removed.entity_id == "lbr-gribskov/2027/business_plan"

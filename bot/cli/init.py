@@ -4,6 +4,7 @@
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from bot.cli.common import CliState, actor, run
 from bot.i18n import t
@@ -33,7 +34,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                 synced = await sync_councils(
                     session, ctx.config.settings.councils, now=now, actor=who
                 )
-                created = updated = unchanged = 0
+                created = updated = unchanged = removed = 0
                 for council in await list_councils(session):
                     for y in years:
                         result = await instantiate_year(
@@ -42,7 +43,9 @@ def register(app: typer.Typer, state: CliState) -> None:
                         created += result.created
                         updated += result.updated
                         unchanged += result.unchanged
-            typer.echo(t(language, "init.database", source=ctx.config.source))
+                        removed += result.removed
+            location = make_url(ctx.db.url).render_as_string(hide_password=True)
+            typer.echo(t(language, "init.database", database=location, source=ctx.config.source))
             typer.echo(
                 t(
                     language,
@@ -62,6 +65,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                     created=created,
                     updated=updated,
                     unchanged=unchanged,
+                    removed=removed,
                 )
             )
 

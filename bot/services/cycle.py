@@ -26,6 +26,8 @@ class YearSync:
     created: int
     updated: int
     unchanged: int
+    #: Stored events the template no longer has (or that no longer apply to the council).
+    removed: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,28 @@ async def instantiate_year(
     """
     check_year(year)
     rows = {r.template_key: r for r in await year_events(session, council, year)}
-    created = updated = unchanged = 0
-    for dated in _compute(council, year, template, calendar, list(rows.values())):
+    created = updated = unchanged = removed = 0
+    computed = _compute(council, year, template, calendar, list(rows.values()))
+    wanted_keys = {d.key for d in computed}
+    for key, row in rows.items():
+        if key in wanted_keys:
+            continue
+        # The template dropped the event (or the council changed kind): the row goes,
+        # and the audit log keeps what it was.
+        await session.delete(row)
+        removed += 1
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="cycle_event.removed",
+            entity="cycle_event",
+            entity_id=f"{council.key}/{year}/{key}",
+            date=row.date,
+            override_date=row.override_date,
+            override_reason=row.override_reason,
+        )
+    for dated in computed:
         ev = dated.event
         row = rows.get(dated.key)
         if row is None:
@@ -145,7 +167,7 @@ async def instantiate_year(
             changes={k: {"old": o, "new": n} for k, (o, n) in changes.items()},
         )
     await session.flush()
-    return YearSync(created, updated, unchanged)
+    return YearSync(created, updated, unchanged, removed)
 
 
 def preview_year(
