@@ -62,7 +62,10 @@ def _rule_date(
         anchor = dates[rule.from_]
         sign = 1 if rule.direction == "after" else -1
         if rule.unit == "working_days":
-            return calendar.shift_working_days(anchor, sign * rule.amount)
+            # A non-zero shift always lands on a working day; a zero shift keeps the
+            # anchor, which may be closed (adjust = none upstream): adjust it like any date.
+            raw = calendar.shift_working_days(anchor, sign * rule.amount)
+            return calendar.adjust(raw, event.adjust)
         days = rule.amount * (7 if rule.unit == "weeks" else 1)
         raw = anchor + timedelta(days=sign * days)
     elif isinstance(rule, LastWorkingDayBeforeRule):
@@ -99,15 +102,21 @@ def compute_cycle(
         The events in date order (template order breaks ties).
     """
     overrides = overrides or {}
-    dates: dict[str, date] = {}
+    natural: dict[str, date] = {}  # the template's dates, as if nothing had been moved
+    actual: dict[str, date] = {}  # with the manual moves and what follows from them
     result: list[DatedEvent] = []
     for key in template.order:
         event = template.events[key]
-        computed = _rule_date(event, year, calendar, dates)
-        actual = overrides.get(key, computed)
-        dates[key] = actual
+        computed = _rule_date(event, year, calendar, natural)
+        natural[key] = computed
+        if key in overrides:
+            actual[key] = overrides[key]
+        elif overrides:
+            actual[key] = _rule_date(event, year, calendar, actual)
+        else:
+            actual[key] = computed
         if kind is None or event.applies(kind):
-            result.append(DatedEvent(event, actual, computed, key in overrides))
+            result.append(DatedEvent(event, actual[key], computed, key in overrides))
     position = {key: i for i, key in enumerate(template.events)}
     result.sort(key=lambda e: (e.date, position[e.key]))
     return result

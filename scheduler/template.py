@@ -98,8 +98,10 @@ class LastWorkingDayBeforeRule(_Rule):
     @model_validator(mode="after")
     def _one_anchor(self) -> LastWorkingDayBeforeRule:
         has_date = self.month is not None or self.day is not None
-        if has_date == (self.from_ is not None):
+        if has_date and self.from_ is not None:
             raise ValueError("give either month and day, or from (another event), not both")
+        if not has_date and self.from_ is None:
+            raise ValueError("give month and day, or from (another event)")
         if has_date:
             if self.month is None or self.day is None:
                 raise ValueError("give both month and day")
@@ -132,7 +134,7 @@ class TemplateEvent(BaseModel):
     rule: Rule
     adjust: Adjust = Adjust.PREVIOUS
     #: Working days before the date at which to remind; None means the configured default.
-    reminders: tuple[int, ...] | None = None
+    reminders: tuple[Annotated[int, Field(ge=0, le=250)], ...] | None = None
 
     def title(self, language: str) -> str:
         return self.title_en if language == "en" else self.title_da

@@ -69,22 +69,32 @@ class WorkingCalendar:
         self.closed_day_names = names
         self._fixed = {NAMED_CLOSED_DAYS[n]: n for n in names}
         self._extra = frozenset(extra_closed)
+        self._closed_by_year: dict[int, frozenset[date]] = {}
+
+    def _closed(self, year: int) -> frozenset[date]:
+        """Every closed weekday-or-not date of ``year`` besides weekends, built once."""
+        closed = self._closed_by_year.get(year)
+        if closed is None:
+            closed = frozenset(
+                {d for d in _public_holidays(year, "da")}
+                | {date(year, m, d) for m, d in self._fixed}
+                | {d for d in self._extra if d.year == year}
+            )
+            self._closed_by_year[year] = closed
+        return closed
 
     def is_working_day(self, day: date) -> bool:
-        if day.weekday() >= 5 or day in self._extra:
-            return False
-        if (day.month, day.day) in self._fixed:
-            return False
-        return day not in _public_holidays(day.year, "da")
+        return day.weekday() < 5 and day not in self._closed(day.year)
 
     def closed_reason(self, day: date, language: str = "da") -> str | None:
         """Why ``day`` is closed (holiday name, or None for a working day or a weekend)."""
-        named = self._fixed.get((day.month, day.day))
-        if named:
-            return (_NAMES_DA if language == "da" else _NAMES_EN)[named]
+        # A public holiday's own name wins (5 June 2017 was also Whit Monday).
         name = _public_holidays(day.year, "da" if language == "da" else "en_US").get(day)
         if name:
             return name
+        named = self._fixed.get((day.month, day.day))
+        if named:
+            return (_NAMES_DA if language == "da" else _NAMES_EN)[named]
         if day in self._extra:
             return "lukkedag" if language == "da" else "closed day"
         return None
@@ -127,11 +137,18 @@ class WorkingCalendar:
         return day
 
     def working_days_between(self, start: date, end: date) -> int:
-        """Working days in the half-open interval (start, end]; negative if end < start."""
-        if end < start:
-            return -self.working_days_between(end, start)
+        """The ``n`` with ``shift_working_days(start, n) == end`` when ``end`` is a working day.
+
+        Forward it counts the working days in (start, end]; backward, minus those in
+        [end, start).
+        """
         count, day = 0, start
-        while day < end:
-            day += timedelta(days=1)
+        if end >= start:
+            while day < end:
+                day += timedelta(days=1)
+                count += self.is_working_day(day)
+            return count
+        while day > end:
+            day -= timedelta(days=1)
             count += self.is_working_day(day)
-        return count
+        return -count
