@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -38,3 +39,18 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def apply_changes(row: object, wanted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Set the fields of ``row`` that differ from ``wanted``.
+
+    Returns:
+        ``{field: {"old": ..., "new": ...}}`` for what changed, ready for the audit log.
+    """
+    changes: dict[str, dict[str, Any]] = {}
+    for name, new in wanted.items():
+        old = getattr(row, name)
+        if old != new:
+            changes[name] = {"old": old, "new": new}
+            setattr(row, name, new)
+    return changes

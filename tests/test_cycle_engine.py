@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar as stdlib_calendar
-import json
 from datetime import date
 from typing import Any
 
@@ -14,33 +13,9 @@ from scheduler.model import CouncilKind
 from scheduler.reminders import reminder_offsets
 from scheduler.template import CycleTemplate, load_template, parse_template
 from scheduler.workdays import WorkingCalendar
+from tests.template_text import event
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    raise TypeError(value)
-
-
-def event(key: str, rule: dict[str, Any], **fields: Any) -> str:
-    values: dict[str, Any] = {
-        "key": key,
-        "title_da": f"{key} (da)",
-        "title_en": f"{key} (en)",
-        "owner": "LBR",
-        "applies_to": ["BER", "RBR", "LBR"],
-        "rule": rule,
-        **fields,
-    }
-    return "[[events]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in values.items())
 
 
 def template(*events: str) -> CycleTemplate:

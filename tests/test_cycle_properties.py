@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar as stdlib_calendar
-import json
 import os
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from scheduler.template import (
     parse_template,
 )
 from scheduler.workdays import NAMED_CLOSED_DAYS, WorkingCalendar
+from tests.template_text import event_table
 
 DEFAULT = load_template("default")
 YEARS = st.integers(min_value=2000, max_value=2100)
@@ -151,18 +151,6 @@ def test_default_template_domain_windows(year: int) -> None:
 # --- (c) random valid templates ----------------------------------------------------------
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    raise TypeError(value)
-
-
 def _month_days(draw: st.DrawFn) -> tuple[int, int]:
     return _month_day(draw(st.integers(1, 12)), draw(st.integers(1, 31)))
 
@@ -219,9 +207,7 @@ def template_texts(draw: st.DrawFn) -> str:
             }
         )
     shuffled = draw(st.permutations(events))
-    body = "\n".join(
-        "[[events]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in ev.items()) for ev in shuffled
-    )
+    body = "\n".join(event_table(ev) for ev in shuffled)
     return f'key = "random"\nname_da = "Tilfældig"\nname_en = "Random"\n\n{body}'
 
 

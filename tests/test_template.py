@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +19,9 @@ from scheduler.template import (
     load_template,
     parse_template,
 )
+from tests.template_text import event
 
 SOURCE = "councils/custom.toml"
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    raise TypeError(value)
-
-
-def event(key: str, rule: dict[str, Any], **fields: Any) -> str:
-    values: dict[str, Any] = {
-        "key": key,
-        "title_da": f"{key} (da)",
-        "title_en": f"{key} (en)",
-        "owner": "LBR",
-        "applies_to": ["BER", "RBR", "LBR"],
-        "rule": rule,
-        **fields,
-    }
-    return "[[events]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in values.items())
 
 
 def template(*events: str, header: str = "") -> str:
@@ -291,7 +264,7 @@ def test_duplicate_key() -> None:
     assert "twice" in message
 
 
-def test_invalid_toml() -> None:
+def test_invalidtoml_value() -> None:
     message = parse_error('key = "t"\n[[events]\n')
     assert "not valid TOML" in message
     assert "line 2" in message

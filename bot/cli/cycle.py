@@ -1,84 +1,21 @@
 """``aarshjul cycle show|move|ics``: see, change and export a council's year."""
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
-from dataclasses import dataclass
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from bot.cli.common import CliState, actor, echo_json, echo_table, run, write_stdout
 from bot.i18n import format_date, t, weekday_name
-from bot.ics import CalendarEntry, cycle_calendar
 from bot.services.app import AppContext
 from bot.services.councils import get_council
-from bot.services.cycle import check_year, move_event, parse_date, preview_year, year_events
-from scheduler.reminders import reminder_offsets
-from storage.models import Council, CycleEvent
-
-
-@dataclass(frozen=True)
-class _Row:
-    """One event of a council-year, stored or previewed, as the CLI shows it."""
-
-    key: str
-    date: date
-    computed: date
-    type: str
-    owner: str
-    title_da: str
-    title_en: str
-    status: str
-    sequence: int
-    override: dict[str, Any] | None
-
-    def title(self, language: str) -> str:
-        return self.title_en if language == "en" else self.title_da
-
-
-async def _rows(ctx: AppContext, council: Council, year: int) -> tuple[list[_Row], bool]:
-    """The year's events from the database, or computed from the template if not stored."""
-    async with ctx.db.session() as session:
-        stored: list[CycleEvent] = await year_events(session, council, year)
-    if stored:
-        return [
-            _Row(
-                e.template_key,
-                e.date,
-                e.computed_date,
-                e.type,
-                e.owner,
-                e.title_da,
-                e.title_en,
-                e.status,
-                e.sequence,
-                {
-                    "date": e.override_date.isoformat(),
-                    "by": e.override_by,
-                    "at": e.override_at.isoformat() if e.override_at else None,
-                    "reason": e.override_reason,
-                }
-                if e.override_date
-                else None,
-            )
-            for e in stored
-        ], True
-    preview = preview_year(council, year, ctx.template, ctx.calendar)
-    return [
-        _Row(
-            d.key,
-            d.date,
-            d.computed,
-            d.event.type.value,
-            d.event.owner.value,
-            d.event.title_da,
-            d.event.title_en,
-            "planned",
-            0,
-            None,
-        )
-        for d in preview
-    ], False
+from bot.services.cycle import (
+    check_year,
+    council_year,
+    move_event,
+    parse_date,
+    year_calendar,
+)
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -96,10 +33,8 @@ def register(app: typer.Typer, state: CliState) -> None:
     ) -> None:
         async def body(ctx: AppContext) -> None:
             language = ctx.language
-            y = check_year(year or ctx.today().year)
-            async with ctx.db.session() as session:
-                found = await get_council(session, council)
-            rows, stored = await _rows(ctx, found, y)
+            view = await council_year(ctx, council, year)
+            found, y, rows, stored = view.council, view.year, view.entries, view.stored
             today = ctx.today()
             if as_json:
                 echo_json(
@@ -214,53 +149,7 @@ def register(app: typer.Typer, state: CliState) -> None:
         year: Annotated[int | None, year_opt] = None,
     ) -> None:
         async def body(ctx: AppContext) -> None:
-            language = ctx.language
-            y = check_year(year or ctx.today().year)
-            async with ctx.db.session() as session:
-                found = await get_council(session, council)
-            rows, _stored = await _rows(ctx, found, y)
-            settings = ctx.config.settings
-            conf = settings.council(found.key)
-            entries = []
-            for r in rows:
-                definition = ctx.template.events.get(r.key)
-                offsets = (
-                    reminder_offsets(
-                        definition,
-                        conf.reminder_offsets if conf else None,
-                        settings.reminders.offsets,
-                    )
-                    if definition
-                    else ()
-                )
-                description = ""
-                if definition:
-                    description = (
-                        definition.description_en if language == "en" else definition.description_da
-                    )
-                entries.append(
-                    CalendarEntry(
-                        key=r.key,
-                        title=r.title(language),
-                        description=description,
-                        owner=r.owner,
-                        type=r.type,
-                        date=r.date,
-                        sequence=r.sequence,
-                        reminders=[ctx.calendar.shift_working_days(r.date, -n) for n in offsets],
-                    )
-                )
-            write_stdout(
-                cycle_calendar(
-                    council_key=found.key,
-                    council_name=found.name,
-                    year=y,
-                    entries=entries,
-                    now=ctx.clock.now(),
-                    language=language,
-                    timezone=settings.general.timezone,
-                    send_at=settings.reminders.send_at,
-                ).decode("utf-8")
-            )
+            view = await council_year(ctx, council, year)
+            write_stdout(year_calendar(ctx, view).decode("utf-8"))
 
         run(state, body)

@@ -66,12 +66,10 @@ async def sync_councils(
                 **wanted,
             )
             continue
-        changes = {k: (getattr(row, k), v) for k, v in wanted.items() if getattr(row, k) != v}
+        changes = audit.apply_changes(row, wanted)
         if not changes:
             report.unchanged.append(conf.key)
             continue
-        for name, (_old, new) in changes.items():
-            setattr(row, name, new)
         row.updated_at = now
         report.updated.append(conf.key)
         audit.record(
@@ -81,7 +79,7 @@ async def sync_councils(
             action="council.updated",
             entity="council",
             entity_id=conf.key,
-            changes={k: {"old": o, "new": n} for k, (o, n) in changes.items()},
+            changes=changes,
         )
     configured = {c.key for c in councils}
     for key, row in existing.items():

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import user_error, weekday_name
+from bot.ics import CalendarEntry, cycle_calendar
+from bot.services.app import AppContext
+from bot.services.councils import get_council
 from scheduler.cycle import DatedEvent, compute_cycle
 from scheduler.errors import InputError, NotFoundError
 from scheduler.model import CouncilKind
+from scheduler.reminders import reminder_offsets
 from scheduler.template import CycleTemplate
 from scheduler.workdays import WorkingCalendar
 from storage import audit
@@ -148,12 +153,10 @@ async def instantiate_year(
             "date": dated.date,
             "computed_date": dated.computed,
         }
-        changes = {k: (getattr(row, k), v) for k, v in wanted.items() if getattr(row, k) != v}
+        changes = audit.apply_changes(row, wanted)
         if not changes:
             unchanged += 1
             continue
-        for name, (_old, new) in changes.items():
-            setattr(row, name, new)
         row.sequence += 1
         row.updated_at = now
         updated += 1
@@ -164,7 +167,7 @@ async def instantiate_year(
             action="cycle_event.recomputed",
             entity="cycle_event",
             entity_id=f"{council.key}/{year}/{ev.key}",
-            changes={k: {"old": o, "new": n} for k, (o, n) in changes.items()},
+            changes=changes,
         )
     await session.flush()
     return YearSync(created, updated, unchanged, removed)
@@ -260,3 +263,123 @@ async def move_event(
     )
     await session.flush()
     return MoveResult(event=target, old=old, followers=followers)
+
+
+@dataclass(frozen=True)
+class CycleEntry:
+    """One event of a council-year as people see it, stored or previewed."""
+
+    key: str
+    date: date
+    computed: date
+    type: str
+    owner: str
+    title_da: str
+    title_en: str
+    status: str
+    sequence: int
+    override: dict[str, Any] | None
+
+    def title(self, language: str) -> str:
+        return self.title_en if language == "en" else self.title_da
+
+
+@dataclass(frozen=True)
+class CouncilYear:
+    council: Council
+    year: int
+    entries: list[CycleEntry]
+    #: False when the year is not in the database and the dates are the template's.
+    stored: bool
+
+
+def _entry_from_row(e: CycleEvent) -> CycleEntry:
+    override = None
+    if e.override_date:
+        override = {
+            "date": e.override_date.isoformat(),
+            "by": e.override_by,
+            "at": e.override_at.isoformat() if e.override_at else None,
+            "reason": e.override_reason,
+        }
+    return CycleEntry(
+        e.template_key,
+        e.date,
+        e.computed_date,
+        e.type,
+        e.owner,
+        e.title_da,
+        e.title_en,
+        e.status,
+        e.sequence,
+        override,
+    )
+
+
+def _entry_from_preview(d: DatedEvent) -> CycleEntry:
+    ev = d.event
+    return CycleEntry(
+        d.key,
+        d.date,
+        d.computed,
+        ev.type.value,
+        ev.owner.value,
+        ev.title_da,
+        ev.title_en,
+        "planned",
+        0,
+        None,
+    )
+
+
+async def council_year(ctx: AppContext, council_key: str, year: int | None = None) -> CouncilYear:
+    """A council's year (this year by default): stored events, else the template's preview."""
+    y = check_year(year or ctx.today().year)
+    async with ctx.db.session() as session:
+        council = await get_council(session, council_key)
+        stored = await year_events(session, council, y)
+    if stored:
+        return CouncilYear(council, y, [_entry_from_row(e) for e in stored], True)
+    preview = preview_year(council, y, ctx.template, ctx.calendar)
+    return CouncilYear(council, y, [_entry_from_preview(d) for d in preview], False)
+
+
+def year_calendar(ctx: AppContext, view: CouncilYear) -> bytes:
+    """The council-year as an iCalendar file, with alarms at each reminder offset."""
+    settings = ctx.config.settings
+    language = ctx.language
+    conf = settings.council(view.council.key)
+    entries = []
+    for entry in view.entries:
+        definition = ctx.template.events.get(entry.key)
+        offsets: tuple[int, ...] = ()
+        description = ""
+        if definition is not None:
+            offsets = reminder_offsets(
+                definition, conf.reminder_offsets if conf else None, settings.reminders.offsets
+            )
+            description = (
+                definition.description_en if language == "en" else definition.description_da
+            )
+        entries.append(
+            CalendarEntry(
+                key=entry.key,
+                title=entry.title(language),
+                description=description,
+                owner=entry.owner,
+                type=entry.type,
+                date=entry.date,
+                sequence=entry.sequence,
+                reminders=[ctx.calendar.shift_working_days(entry.date, -n) for n in offsets],
+            )
+        )
+    return cycle_calendar(
+        council_key=view.council.key,
+        council_name=view.council.name,
+        year=view.year,
+        entries=entries,
+        now=ctx.clock.now(),
+        language=language,
+        timezone=settings.general.timezone,
+        send_at=settings.reminders.send_at,
+    )

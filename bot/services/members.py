@@ -228,7 +228,7 @@ async def _apply(
     language: str,
 ) -> LineResult:
     person = people.get(row.email)
-    person_changes: dict[str, object] = {}
+    person_changes: dict[str, dict[str, object]] = {}
     if person is None:
         person = Person(
             name=row.name, email=row.email, slack_id=row.slack_id, created_at=now, updated_at=now
@@ -237,10 +237,9 @@ async def _apply(
         await session.flush()
         people[row.email] = person
     else:
-        for name, new in (("name", row.name), ("slack_id", row.slack_id)):
-            if new is not None and getattr(person, name) != new:
-                person_changes[name] = {"old": getattr(person, name), "new": new}
-                setattr(person, name, new)
+        # An empty slack_id cell keeps the id we have (it may come from Slack itself).
+        wanted = {"name": row.name, "slack_id": row.slack_id or person.slack_id}
+        person_changes = audit.apply_changes(person, wanted)
         if person_changes:
             person.updated_at = now
 
@@ -251,7 +250,7 @@ async def _apply(
             )
         )
     ).first()
-    seat_changes: dict[str, object] = {}
+    seat_changes: dict[str, dict[str, object]] = {}
     if membership is None:
         session.add(
             Membership(
@@ -265,10 +264,9 @@ async def _apply(
         )
         outcome = "added"
     else:
-        for name, new in (("role", row.role.value), ("organisation", row.organisation)):
-            if getattr(membership, name) != new:
-                seat_changes[name] = {"old": getattr(membership, name), "new": new}
-                setattr(membership, name, new)
+        seat_changes = audit.apply_changes(
+            membership, {"role": row.role.value, "organisation": row.organisation}
+        )
         if seat_changes:
             membership.updated_at = now
         outcome = "updated" if seat_changes or person_changes else "unchanged"
