@@ -317,3 +317,18 @@ async def test_events_dropped_from_the_template_are_removed_and_audited(
     assert result.removed == 1 and result.created == 0
     assert "business_plan" not in keys and len(keys) == 9
     assert removed.entity_id == "lbr-gribskov/2027/business_plan"
+
+
+async def test_migrations_match_the_models(db: Database) -> None:
+    """A model change without a migration fails here, not in production."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    def diff(connection: object) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})  # type: ignore[arg-type]
+        return compare_metadata(context, SQLModel.metadata)
+
+    async with db.engine.connect() as connection:
+        differences = await connection.run_sync(diff)
+    assert differences == []
