@@ -19,6 +19,7 @@ from scheduler.model import CouncilKind
 from scheduler.template import load_template
 from scheduler.workdays import WorkingCalendar
 from tests.conftest import REPO, snapshot_url
+from tests.template_text import event
 
 CLOCK = FixedClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
 LBR = "lbr-gribskov"
@@ -215,9 +216,10 @@ def test_template_with_dependency_cycle_changes_nothing(ready: Cli, tmp_path: Pa
     template.write_text(
         'key = "cyclic"\nname_da = "x"\nname_en = "x"\n'
         + "".join(
-            f'[[events]]\nkey = "{k}"\ntitle_da = "{k}"\ntitle_en = "{k}"\nowner = "LBR"\n'
-            f'applies_to = ["LBR"]\nrule = {{ kind = "offset", from = "{ref}", amount = 1, '
-            f'unit = "days", direction = "after" }}\n'
+            event(
+                k,
+                {"kind": "offset", "from": ref, "amount": 1, "unit": "days", "direction": "after"},
+            )
             for k, ref in (("alpha", "beta"), ("beta", "gamma"), ("gamma", "alpha"))
         )
     )
