@@ -194,7 +194,7 @@ class Secrets(BaseModel):
 class Config(BaseModel):
     """Everything the application needs to start, loaded once."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
 
     settings: Settings
     secrets: Secrets
@@ -340,13 +340,13 @@ def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = Non
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
+        # The variable that set the failing key, or a table above or below it.
         loc_text = tuple(str(p) for p in loc)
         origin = next(
             (
                 var
                 for keys, var in overrides.items()
-                if loc_text[: min(len(keys), len(loc_text))] == keys[: len(loc_text)]
-                and len(loc_text) > 0
+                if loc_text and keys[: len(loc_text)] == loc_text[: len(keys)]
             ),
             None,
         )

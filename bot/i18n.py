@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 from scheduler.errors import AarshjulError
+from scheduler.workdays import WorkingCalendar, public_holiday_name
 
 LANGUAGES = ("da", "en")
 DEFAULT_LANGUAGE = "da"
@@ -77,3 +78,15 @@ def format_date(day: date, language: str, *, long: bool = False) -> str:
     if language == "en":
         return f"{day.day} {month_name(day.month, 'en')[:3]} {day.year}"
     return f"{day.day:02d}.{day.month:02d}.{day.year}"
+
+
+def closed_day_text(calendar: WorkingCalendar, day: date, language: str) -> str | None:
+    """Why ``day`` is closed, in words (None for a working day or a plain weekend day)."""
+    reason = calendar.closed_reason(day)
+    if reason is None:
+        return None
+    if reason.kind == "holiday":
+        return public_holiday_name(day, language)
+    if reason.kind == "named":
+        return t(language, f"closed_day.{reason.name}")
+    return t(language, "closed_day.extra")

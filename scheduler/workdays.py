@@ -8,8 +8,10 @@ Day, Christmas Eve, New Year's Eve; optionally Labour Day) are configurable.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Literal
 
 import holidays
 
@@ -27,23 +29,27 @@ NAMED_CLOSED_DAYS: dict[str, tuple[int, int]] = {
 #: What DOMAIN.md prescribes: most offices close on these, so deadlines avoid them.
 DEFAULT_CLOSED_DAYS: tuple[str, ...] = ("constitution_day", "christmas_eve", "new_years_eve")
 
-_NAMES_EN = {
-    "constitution_day": "Constitution Day",
-    "christmas_eve": "Christmas Eve",
-    "new_years_eve": "New Year's Eve",
-    "labour_day": "Labour Day",
-}
-_NAMES_DA = {
-    "constitution_day": "Grundlovsdag",
-    "christmas_eve": "Juleaftensdag",
-    "new_years_eve": "Nytårsaftensdag",
-    "labour_day": "Arbejdernes kampdag",
-}
-
 
 @lru_cache(maxsize=512)
 def _public_holidays(year: int, language: str) -> dict[date, str]:
     return dict(holidays.Denmark(years=year, language=language).items())
+
+
+def public_holiday_name(day: date, language: str) -> str | None:
+    """The holiday's name as the ``holidays`` package gives it (``da``, else English)."""
+    return _public_holidays(day.year, "en_US" if language == "en" else "da").get(day)
+
+
+@dataclass(frozen=True)
+class ClosedReason:
+    """Why a day is closed, in words for nobody: the interface layer says it.
+
+    ``kind`` is ``holiday`` (a public holiday), ``named`` (a configured closed day;
+    ``name`` is its key, e.g. ``constitution_day``) or ``extra`` (a configured date).
+    """
+
+    kind: Literal["holiday", "named", "extra"]
+    name: str | None = None
 
 
 class WorkingCalendar:
@@ -86,17 +92,16 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self._closed(day.year)
 
-    def closed_reason(self, day: date, language: str = "da") -> str | None:
-        """Why ``day`` is closed (holiday name, or None for a working day or a weekend)."""
-        # A public holiday's own name wins (5 June 2017 was also Whit Monday).
-        name = _public_holidays(day.year, "da" if language == "da" else "en_US").get(day)
-        if name:
-            return name
+    def closed_reason(self, day: date) -> ClosedReason | None:
+        """Why ``day`` is closed; None for a working day or a plain weekend day."""
+        # A public holiday wins (5 June 2017 was also Whit Monday).
+        if day in _public_holidays(day.year, "da"):
+            return ClosedReason("holiday")
         named = self._fixed.get((day.month, day.day))
         if named:
-            return (_NAMES_DA if language == "da" else _NAMES_EN)[named]
+            return ClosedReason("named", named)
         if day in self._extra:
-            return "lukkedag" if language == "da" else "closed day"
+            return ClosedReason("extra")
         return None
 
     def previous_working_day(self, day: date, *, inclusive: bool = True) -> date:

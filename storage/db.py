@@ -36,12 +36,10 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def alembic_config(url: str | None = None) -> AlembicConfig:
+def alembic_config() -> AlembicConfig:
     """An Alembic configuration pointing at the migrations shipped in this package."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
-    if url:
-        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 

@@ -23,6 +23,7 @@ from bot.i18n import (
 )
 from scheduler.errors import AarshjulError, InputError, NotFoundError
 from scheduler.model import EventType, Owner, Role
+from scheduler.workdays import NAMED_CLOSED_DAYS
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOGUE_FILE = REPO / "bot" / "catalogue.toml"
@@ -228,6 +229,7 @@ def test_key_reaching_t_indirectly_exists(key: str, where: str) -> None:
             for c in ("key", "kind", "name", "region", "slack_channel", "secretariat_email")
         ),
         *(f"members.outcome.{o}" for o in ("added", "updated", "unchanged")),
+        *(f"closed_day.{name}" for name in (*NAMED_CLOSED_DAYS, "extra")),
     ],
 )
 def test_every_member_of_a_known_enumeration_has_an_entry(key: str) -> None:

@@ -30,6 +30,15 @@ async def _setup(db: Database, clock: FixedClock) -> None:
         await sync_councils(s, COUNCILS, now=clock.now(), actor="test")
 
 
+async def _stored_year(db: Database, clock: FixedClock) -> Council:
+    """The configured councils, with LBR Gribskov's 2027 stored."""
+    await _setup(db, clock)
+    async with db.transaction() as s:
+        council = await get_council(s, "lbr-gribskov")
+        await instantiate_year(s, council, 2027, TEMPLATE, CALENDAR, now=clock.now(), actor="t")
+    return council
+
+
 async def test_fresh_database_is_refused_until_upgraded(database_url: str) -> None:
     database = Database(database_url)
     try:
@@ -139,10 +148,7 @@ async def test_instantiate_year_is_idempotent(db: Database, clock: FixedClock) -
 async def test_calendar_change_recomputes_and_bumps_sequence(
     db: Database, clock: FixedClock
 ) -> None:
-    await _setup(db, clock)
-    async with db.transaction() as s:
-        council = await get_council(s, "lbr-gribskov")
-        await instantiate_year(s, council, 2027, TEMPLATE, CALENDAR, now=clock.now(), actor="t")
+    council = await _stored_year(db, clock)
     # A local office holiday on the day of the hearing deadline moves it one day earlier.
     closed = WorkingCalendar(extra_closed=[date(2027, 8, 31)])
     async with db.transaction() as s:
@@ -240,10 +246,7 @@ async def test_move_creates_year_that_was_not_stored(db: Database, clock: FixedC
 async def test_bad_moves_are_refused_and_change_nothing(
     db: Database, clock: FixedClock, event: str, new: date, reason: str, error: type, key: str
 ) -> None:
-    await _setup(db, clock)
-    async with db.transaction() as s:
-        council = await get_council(s, "lbr-gribskov")
-        await instantiate_year(s, council, 2027, TEMPLATE, CALENDAR, now=clock.now(), actor="t")
+    council = await _stored_year(db, clock)
     before = await snapshot(db)
     with pytest.raises(error) as info:
         async with db.transaction() as s:
@@ -298,10 +301,7 @@ def test_fixed_clock_is_utc() -> None:
 async def test_events_dropped_from_the_template_are_removed_and_audited(
     db: Database, clock: FixedClock
 ) -> None:
-    await _setup(db, clock)
-    async with db.transaction() as s:
-        council = await get_council(s, "lbr-gribskov")
-        await instantiate_year(s, council, 2027, TEMPLATE, CALENDAR, now=clock.now(), actor="t")
+    council = await _stored_year(db, clock)
     text = (REPO / "scheduler" / "templates" / "default.toml").read_text()
     start = text.index('[[events]]\nkey = "business_plan"')
     end = text.index("[[events]]", start + 1)

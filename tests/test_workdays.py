@@ -6,9 +6,15 @@ from datetime import date, timedelta
 
 import pytest
 
+from bot.i18n import closed_day_text
 from scheduler.errors import InputError
 from scheduler.model import Adjust
-from scheduler.workdays import DEFAULT_CLOSED_DAYS, NAMED_CLOSED_DAYS, WorkingCalendar
+from scheduler.workdays import (
+    DEFAULT_CLOSED_DAYS,
+    NAMED_CLOSED_DAYS,
+    ClosedReason,
+    WorkingCalendar,
+)
 
 
 @pytest.fixture
@@ -99,7 +105,7 @@ def test_great_prayer_day_closed_in_2023_and_earlier() -> None:
     cal = WorkingCalendar(closed_days=())
     assert not cal.is_working_day(date(2023, 5, 5))  # Friday, Easter + 26 days
     assert not cal.is_working_day(date(2022, 5, 13))
-    assert cal.closed_reason(date(2023, 5, 5), "da") == "Store bededag"
+    assert closed_day_text(cal, date(2023, 5, 5), "da") == "Store bededag"
 
 
 def test_great_prayer_day_abolished_from_2024() -> None:
@@ -145,8 +151,8 @@ def test_labour_day_open_by_default_and_closed_when_configured() -> None:
     assert WorkingCalendar().is_working_day(may_first)
     cal = WorkingCalendar(closed_days=[*DEFAULT_CLOSED_DAYS, "labour_day"])
     assert not cal.is_working_day(may_first)
-    assert cal.closed_reason(may_first, "da") == "Arbejdernes kampdag"
-    assert cal.closed_reason(may_first, "en") == "Labour Day"
+    assert closed_day_text(cal, may_first, "da") == "Arbejdernes kampdag"
+    assert closed_day_text(cal, may_first, "en") == "Labour Day"
     assert WorkingCalendar(closed_days=["labour_day"]).is_working_day(date(2024, 6, 5))
 
 
@@ -157,8 +163,8 @@ def test_extra_closed_dates_are_closed_only_on_that_date() -> None:
     assert cal.is_working_day(date(2025, 8, 15))  # same season next year: not closed
     assert cal.is_working_day(date(2024, 8, 15))
     assert WorkingCalendar().is_working_day(local_holiday)
-    assert cal.closed_reason(local_holiday, "da") == "lukkedag"
-    assert cal.closed_reason(local_holiday, "en") == "closed day"
+    assert closed_day_text(cal, local_holiday, "da") == "lukkedag"
+    assert closed_day_text(cal, local_holiday, "en") == "closed day"
     assert cal.previous_working_day(local_holiday) == date(2024, 8, 15)
 
 
@@ -308,15 +314,17 @@ def test_working_days_between_inverts_backward_shift_from_a_closed_day(
 def test_closed_reason_in_danish_and_english(
     cal: WorkingCalendar, day: date, danish: str, english: str
 ) -> None:
-    assert cal.closed_reason(day, "da") == danish
-    assert cal.closed_reason(day) == danish  # Danish is the default
-    assert cal.closed_reason(day, "en") == english
-    assert cal.closed_reason(day, "fr") == english  # anything but "da" is English
+    assert closed_day_text(cal, day, "da") == danish
+    assert closed_day_text(cal, day, "en") == english
+    # An unknown language falls back to Danish, as every catalogue text does.
+    assert closed_day_text(cal, day, "fr") == danish
+    assert cal.closed_reason(day) is not None
 
 
 def test_closed_reason_is_none_for_working_days_and_plain_weekends(cal: WorkingCalendar) -> None:
     assert cal.closed_reason(date(2024, 3, 27)) is None
-    assert cal.closed_reason(date(2024, 3, 27), "en") is None
+    assert closed_day_text(cal, date(2024, 3, 27), "en") is None
+    assert closed_day_text(cal, date(2024, 3, 9), "da") is None
     assert cal.closed_reason(date(2024, 3, 9)) is None  # ordinary Saturday
 
 
@@ -324,8 +332,18 @@ def test_closed_reason_none_for_a_named_day_that_is_not_configured() -> None:
     assert _without("constitution_day").closed_reason(date(2024, 6, 5)) is None
 
 
+def test_closed_reason_says_which_kind_of_closed_day() -> None:
+    cal = WorkingCalendar(extra_closed=[date(2024, 8, 16)])
+    assert cal.closed_reason(date(2024, 3, 29)) == ClosedReason("holiday")
+    assert cal.closed_reason(date(2024, 6, 5)) == ClosedReason("named", "constitution_day")
+    assert cal.closed_reason(date(2024, 12, 24)) == ClosedReason("named", "christmas_eve")
+    assert cal.closed_reason(date(2024, 8, 16)) == ClosedReason("extra")
+    assert cal.closed_reason(date(2024, 3, 9)) is None  # a plain Saturday
+
+
 def test_public_holiday_name_wins_over_a_named_closed_day() -> None:
     # 5 June 2017 was both Constitution Day and Whit Monday.
     calendar = WorkingCalendar()
-    assert calendar.closed_reason(date(2017, 6, 5), "da") == "Anden pinsedag"
-    assert calendar.closed_reason(date(2018, 6, 5), "da") == "Grundlovsdag"
+    assert calendar.closed_reason(date(2017, 6, 5)) == ClosedReason("holiday")
+    assert closed_day_text(calendar, date(2017, 6, 5), "da") == "Anden pinsedag"
+    assert closed_day_text(calendar, date(2018, 6, 5), "da") == "Grundlovsdag"

@@ -5,14 +5,23 @@ from __future__ import annotations
 import typer
 
 from bot.cli import councils, cycle, init, members
-from bot.cli.common import CliState, guess_language
+from bot.cli.common import CliState, try_load_config
+from bot.config import Config
 from bot.i18n import t
 from scheduler.clock import Clock, SystemClock
 
 
-def build_cli(clock: Clock | None = None, language: str | None = None) -> typer.Typer:
-    """Assemble the command tree; help texts are in the configured language."""
-    state = CliState(clock=clock or SystemClock(), language=language or guess_language())
+def build_cli(
+    clock: Clock | None = None, language: str | None = None, config: Config | None = None
+) -> typer.Typer:
+    """Assemble the command tree; help texts are in the configured language.
+
+    Without ``config`` every command loads the configuration when it runs (tests
+    build one app and vary the environment per call).
+    """
+    if language is None:
+        language = config.settings.general.language.value if config else "da"
+    state = CliState(clock=clock or SystemClock(), language=language, config=config)
     lang = state.language
     app = typer.Typer(
         name="aarshjul",
@@ -30,5 +39,5 @@ def build_cli(clock: Clock | None = None, language: str | None = None) -> typer.
 
 
 def main() -> None:
-    """Console-script entry point."""
-    build_cli()()
+    """Console-script entry point: the configuration is read once, here."""
+    build_cli(config=try_load_config())()

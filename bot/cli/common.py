@@ -6,7 +6,7 @@ import asyncio
 import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -25,14 +25,17 @@ class CliState:
 
     clock: Clock = field(default_factory=SystemClock)
     language: str = "da"
+    #: Loaded once at start-up when it could be; otherwise each command loads it and
+    #: reports what is wrong with it.
+    config: Config | None = None
 
 
-def guess_language(environ: Mapping[str, str] | None = None) -> str:
-    """The configured language, for help texts; Danish if the config cannot be read."""
+def try_load_config() -> Config | None:
+    """The configuration, or None if it is broken (the command will say why)."""
     try:
-        return load_config(environ).settings.general.language.value
+        return load_config()
     except AarshjulError:
-        return "da"
+        return None
 
 
 def actor(by: str | None = None) -> str:
@@ -58,7 +61,7 @@ def run(
 ) -> None:
     """Load the configuration, open the app, run ``body``; turn our errors into exit 1."""
     try:
-        config: Config = load_config()
+        config: Config = state.config or load_config()
     except AarshjulError as exc:
         fail(error_text(exc, state.language), state.language)
     language = config.settings.general.language.value

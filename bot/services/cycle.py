@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import user_error, weekday_name
+from bot.i18n import closed_day_text, user_error, weekday_name
 from bot.ics import CalendarEntry, cycle_calendar
 from bot.services.app import AppContext
 from bot.services.councils import get_council
@@ -216,7 +216,7 @@ async def move_event(
             known=", ".join(keys),
         )
     if not calendar.is_working_day(new_date):
-        why = calendar.closed_reason(new_date, language) or weekday_name(new_date, language)
+        why = closed_day_text(calendar, new_date, language) or weekday_name(new_date, language)
         raise user_error(
             InputError,
             "cycle.move.closed_day",

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import t, user_error
@@ -98,8 +98,8 @@ def _parse_row(
     """A validated row, or the reason it is rejected."""
     if raw.get(None):
         return t(language, "members.reject.extra_fields")
+    # Named columns hold a string, or None when the row is short.
     value = {k: (v or "").strip() for k, v in raw.items() if isinstance(k, str)}
-    value = {k: v if isinstance(v, str) else "" for k, v in value.items()}
     name, email = value.get("name", ""), value.get("email", "").lower()
     council = value.get("council", "").lower()
     if not council:
@@ -139,8 +139,8 @@ async def import_members(
     """Add or update memberships from CSV (``council,name,email,organisation,role,slack_id``).
 
     Bad rows are reported with their line number and skipped; the good rows are
-    written in the caller's transaction. With ``strict``, any bad row rejects the
-    whole file (the caller must then roll back: :class:`InputError` is raised).
+    written in the caller's session, which the caller commits. With ``strict``, a
+    file with any bad row writes nothing and only the report comes back.
 
     Raises:
         InputError: the file itself is unusable (encoding, header).
@@ -174,23 +174,14 @@ async def import_members(
         if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
             continue  # blank line
         parsed = _parse_row(line, record, language)
+        if isinstance(parsed, _Row):
+            first = seen.get((parsed.council, parsed.email))
+            if parsed.council not in councils:
+                parsed = t(language, "members.reject.unknown_council", council=parsed.council)
+            elif first is not None:
+                parsed = t(language, "members.reject.duplicate", first=first)
         if isinstance(parsed, str):
             report.lines.append(LineResult(line, "rejected", parsed))
-            continue
-        if parsed.council not in councils:
-            report.lines.append(
-                LineResult(
-                    line,
-                    "rejected",
-                    t(language, "members.reject.unknown_council", council=parsed.council),
-                )
-            )
-            continue
-        first = seen.get((parsed.council, parsed.email))
-        if first is not None:
-            report.lines.append(
-                LineResult(line, "rejected", t(language, "members.reject.duplicate", first=first))
-            )
             continue
         seen[(parsed.council, parsed.email)] = line
         rows.append(parsed)
@@ -199,20 +190,22 @@ async def import_members(
         report.lines.sort(key=lambda r: r.line)
         return report
 
-    emails = {r.email for r in rows}
-    people = (
-        {
-            p.email: p
-            for p in (
-                await session.exec(select(Person).where(Person.email.in_(emails)))  # type: ignore[attr-defined]
-            ).all()
-        }
-        if emails
-        else {}
-    )
+    # Everyone and every seat the file touches, in two queries rather than per row.
+    people: dict[str, Person] = {}
+    seats: dict[tuple[int, int], Membership] = {}
+    if rows:
+        found = await session.exec(
+            select(Person).where(col(Person.email).in_({r.email for r in rows}))
+        )
+        people = {p.email: p for p in found.all()}
+    if people:
+        held = await session.exec(
+            select(Membership).where(col(Membership.person_id).in_([p.id for p in people.values()]))
+        )
+        seats = {(m.person_id, m.council_id): m for m in held.all()}
     for row in rows:
         report.lines.append(
-            await _apply(session, row, councils[row.council], people, now, actor, language)
+            await _apply(session, row, councils[row.council], people, seats, now, actor, language)
         )
     report.lines.sort(key=lambda r: r.line)
     return report
@@ -223,6 +216,7 @@ async def _apply(
     row: _Row,
     council: Council,
     people: dict[str, Person],
+    seats: dict[tuple[int, int], Membership],
     now: datetime,
     actor: str,
     language: str,
@@ -243,25 +237,20 @@ async def _apply(
         if person_changes:
             person.updated_at = now
 
-    membership = (
-        await session.exec(
-            select(Membership).where(
-                Membership.person_id == person.id, Membership.council_id == council.id
-            )
-        )
-    ).first()
+    assert person.id is not None and council.id is not None
+    membership = seats.get((person.id, council.id))
     seat_changes: dict[str, dict[str, object]] = {}
     if membership is None:
-        session.add(
-            Membership(
-                person_id=person.id,  # type: ignore[arg-type]
-                council_id=council.id,  # type: ignore[arg-type]
-                role=row.role.value,
-                organisation=row.organisation,
-                created_at=now,
-                updated_at=now,
-            )
+        membership = Membership(
+            person_id=person.id,
+            council_id=council.id,
+            role=row.role.value,
+            organisation=row.organisation,
+            created_at=now,
+            updated_at=now,
         )
+        session.add(membership)
+        seats[(person.id, council.id)] = membership
         outcome = "added"
     else:
         seat_changes = audit.apply_changes(
