@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -36,6 +36,13 @@ class Person(SQLModel, table=True):
     slack_id: str | None = Field(default=None, max_length=32, index=True)
     #: "da" or "en"; None means the configured default.
     language: str | None = Field(default=None, max_length=2)
+    #: How the person wants reminders: auto (Slack if known, else e-mail), slack,
+    #: email, both or none.
+    notify: str = Field(default="auto", max_length=8)
+    #: Opted in to the Monday digest of the coming deadlines.
+    digest: bool = False
+    #: The bot's DM channel with this person, cached after ``conversations.open``.
+    slack_dm_channel: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -101,3 +108,55 @@ class AuditLog(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     #: JSON object with the before/after values.
     details: str = Field(default="{}", sa_type=Text)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One notification to one recipient over one channel: the outbox row.
+
+    ``key`` is the idempotency key (what, to whom, which channel, which slot):
+    planning the same notification twice finds the existing row. ``group_key``
+    is the same without the slot, so a catch-up after downtime sends only the
+    newest of several missed reminders of one deadline. A worker claims a row by
+    setting ``state`` to ``sending`` with a lease; a row whose lease ran out is
+    claimed again (its worker died).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_due", "state", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    group_key: str = Field(max_length=255, index=True)
+    #: reminder, escalation, digest, report or notice.
+    kind: str = Field(max_length=16)
+    #: What the notification is about, e.g. ``cycle:42``; re-planning works per source.
+    source: str = Field(max_length=64, index=True)
+    council_id: int | None = Field(default=None, foreign_key="council.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    #: The delivery channel: ``slack`` or ``email``.
+    channel: str = Field(max_length=16)
+    #: Slack channel name or id, Slack user id (a DM), or e-mail address.
+    address: str = Field(max_length=254)
+    language: str = Field(default="da", max_length=2)
+    #: JSON: the catalogue message and its parameters, rendered at delivery.
+    payload: str = Field(default="{}", sa_type=Text)
+    #: Scheduled messages wait for working hours; a secretary's own do not.
+    quiet: bool = True
+    #: Name of a condition checked at delivery (escalations); skipped when false.
+    condition: str | None = Field(default=None, max_length=64)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    #: Past this instant the message is pointless (its deadline passed): skipped.
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: pending, sending, sent, failed or skipped.
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    claimed_by: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Slack message ``ts`` or the e-mail Message-ID, once sent.
+    external_id: str | None = Field(default=None, max_length=255)
+    #: When a failure was included in the secretariat's daily report.
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,74 @@
+"""The one interface every delivery channel implements, and its errors.
+
+The worker hands a channel a rendered :class:`Message` and gets back the id the
+far side gave it (Slack's ``ts``, the e-mail's Message-ID), or one of two
+errors: :class:`TemporaryDeliveryError` (try again later, perhaps after a
+server-given delay) or :class:`PermanentDeliveryError` (give up on this row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from scheduler.errors import AarshjulError
+
+
+class DeliveryError(AarshjulError):
+    """A message could not be delivered."""
+
+
+class TemporaryDeliveryError(DeliveryError, ConnectionError):
+    """Worth another try: rate limited, a 5xx, a timeout, a dropped connection, a 4xx reply.
+
+    ``retry_after`` is the server's own wait in seconds (Slack's ``Retry-After``),
+    which the next attempt honours instead of the worker's backoff.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Trying again will not help: unknown channel or user, a 5xx e-mail refusal."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A notification rendered for one recipient on one channel."""
+
+    row_id: int
+    key: str
+    address: str
+    subject: str
+    text: str
+    #: Slack Block Kit blocks (ignored by e-mail).
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    #: The HTML alternative of ``text`` (ignored by Slack).
+    html: str | None = None
+    #: Plain-text footer: which council and why the reader gets this.
+    footer: str = ""
+    #: Whether ``address`` is a person (a Slack DM) rather than a channel.
+    direct: bool = False
+
+
+class Channel(Protocol):
+    """A way to reach people. ``name`` is what outbox rows say in their ``channel``."""
+
+    name: str
+
+    async def send(self, message: Message) -> str:
+        """Deliver ``message``; return the far side's id for it.
+
+        Raises:
+            TemporaryDeliveryError: try again later.
+            PermanentDeliveryError: do not try again.
+        """
+        ...
+
+    async def end_batch(self) -> None:
+        """The worker finished a batch: release what was held open for it."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,242 @@
+"""The e-mail channel: SMTP through aiosmtplib, or ``.eml`` files in a folder.
+
+Every message gets a Message-ID made from its outbox row, so a message sent
+again after a timeout (the server may have taken it before the connection died)
+is recognisable as the same message. The SMTP connection is kept open for a
+batch and re-opened after a disconnect. aiosmtplib raises nothing when only some
+recipients are refused: the per-recipient answer is read here, and a 5xx for the
+recipient fails that row only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import aiosmtplib
+
+from bot.config import EmailConfig
+from bot.delivery.base import Message, PermanentDeliveryError, TemporaryDeliveryError
+
+
+def message_id(message: Message, sender: str) -> str:
+    """``<aarshjul.ROW.HASH@domain>``: the same for every attempt of one row."""
+    digest = hashlib.sha256(message.key.encode()).hexdigest()[:16]
+    domain = sender.rpartition("@")[2] or "aarshjul.invalid"
+    return f"<aarshjul.{message.row_id}.{digest}@{domain}>"
+
+
+def build_email(
+    message: Message, *, sender: str, reply_to: str, now: datetime, tz: tzinfo
+) -> EmailMessage:
+    """A multipart/alternative (text + HTML) message.
+
+    Raises:
+        PermanentDeliveryError: a header value holds a line break (header injection).
+    """
+    mail = EmailMessage()
+    try:
+        mail["From"] = sender
+        mail["To"] = message.address
+        if reply_to:
+            mail["Reply-To"] = reply_to
+        mail["Subject"] = message.subject
+        mail["Date"] = format_datetime(now.astimezone(tz))
+        mail["Message-ID"] = message_id(message, sender)
+        # Tell auto-responders not to answer a reminder.
+        mail["Auto-Submitted"] = "auto-generated"
+    except ValueError as exc:
+        raise PermanentDeliveryError(f"refused header: {exc}") from None
+    mail.set_content(message.text)
+    if message.html:
+        mail.add_alternative(message.html, subtype="html")
+    return mail
+
+
+class SmtpChannel:
+    """Sends through an SMTP server, one kept-open connection per concurrent sender.
+
+    Args:
+        config: the ``[email]`` table.
+        username, password: from ``SMTP_USERNAME``/``SMTP_PASSWORD``.
+        now: the clock's ``now`` (the Date header).
+        connections: how many SMTP connections to use at once.
+    """
+
+    name = "email"
+
+    def __init__(
+        self,
+        config: EmailConfig,
+        *,
+        username: str | None,
+        password: str | None,
+        now: Callable[[], datetime],
+        tz: tzinfo,
+        connections: int = 1,
+        timeout: float = 30.0,
+    ) -> None:
+        self._config = config
+        self._username = username
+        self._password = password
+        self._now = now
+        self._tz = tz
+        self._timeout = timeout
+        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        self._clients: list[aiosmtplib.SMTP] = []
+        for _ in range(max(1, connections)):
+            client = self._new_client()
+            self._clients.append(client)
+            self._idle.put_nowait(client)
+
+    def _new_client(self) -> aiosmtplib.SMTP:
+        tls = self._config.tls
+        return aiosmtplib.SMTP(
+            hostname=self._config.host,
+            port=self._config.port,
+            use_tls=tls == "implicit",
+            start_tls=tls == "starttls",
+            username=self._username,
+            password=self._password,
+            timeout=self._timeout,
+        )
+
+    async def send(self, message: Message) -> str:
+        mail = build_email(
+            message,
+            sender=self._config.sender,
+            reply_to=self._config.reply_to,
+            now=self._now(),
+            tz=self._tz,
+        )
+        client = await self._idle.get()
+        try:
+            return await self._send_on(client, mail, message.address)
+        finally:
+            self._idle.put_nowait(client)
+
+    async def _send_on(self, client: aiosmtplib.SMTP, mail: EmailMessage, to: str) -> str:
+        # One reconnect inside the attempt: an idle connection the server closed
+        # is the common case and should not cost the row a retry.
+        for attempt in (1, 2):
+            try:
+                if not client.is_connected:
+                    await client.connect()
+                errors, _ = await client.send_message(mail, recipients=[to])
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                refusal = exc.recipients[0] if exc.recipients else None
+                code = refusal.code if refusal else 550
+                text = refusal.message if refusal else str(exc)
+                await _reset(client)
+                _raise_for_code(code, f"{to}: {code} {text}")
+            except aiosmtplib.SMTPResponseException as exc:
+                if exc.code >= 500 or exc.code == 535:
+                    # A 5xx after DATA: the server will not take this message.
+                    await _reset(client)
+                    raise PermanentDeliveryError(f"{exc.code} {exc.message}") from None
+                await _reset(client)
+                raise TemporaryDeliveryError(f"{exc.code} {exc.message}") from None
+            except (
+                aiosmtplib.SMTPServerDisconnected,
+                aiosmtplib.SMTPConnectError,
+                aiosmtplib.SMTPTimeoutError,
+                aiosmtplib.SMTPException,
+                OSError,
+                TimeoutError,
+            ) as exc:
+                client.close()
+                if attempt == 2 or isinstance(exc, aiosmtplib.SMTPTimeoutError):
+                    # After a timeout the server may have the message: let the
+                    # row's next attempt resend it (same Message-ID).
+                    raise TemporaryDeliveryError(f"{type(exc).__name__}: {exc}") from None
+                continue
+            refused = errors.get(to)
+            if refused is not None:
+                _raise_for_code(refused.code, f"{to}: {refused.code} {refused.message}")
+            return str(mail["Message-ID"])
+        raise TemporaryDeliveryError("SMTP: gave up")  # pragma: no cover
+
+    async def end_batch(self) -> None:
+        """Release the connections: a batch is done and the next may be hours away."""
+        for client in self._clients:
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except aiosmtplib.SMTPException:
+                    client.close()
+
+    async def close(self) -> None:
+        await self.end_batch()
+
+
+def _raise_for_code(code: int, text: str) -> None:
+    if 400 <= code < 500:
+        raise TemporaryDeliveryError(text)
+    raise PermanentDeliveryError(text)
+
+
+async def _reset(client: aiosmtplib.SMTP) -> None:
+    """Leave the connection usable for the next message after a refused one."""
+    if client.is_connected:
+        try:
+            await client.rset()
+        except aiosmtplib.SMTPException:
+            client.close()
+
+
+class FileChannel:
+    """Writes each message as an ``.eml`` file: the embedded default, no server needed.
+
+    The file name comes from the row, so writing a row twice leaves one file.
+    """
+
+    name = "email"
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        sender: str,
+        reply_to: str,
+        now: Callable[[], datetime],
+        tz: tzinfo,
+    ) -> None:
+        self.folder = folder
+        self._sender = sender
+        self._reply_to = reply_to
+        self._now = now
+        self._tz = tz
+
+    async def send(self, message: Message) -> str:
+        mail = build_email(
+            message, sender=self._sender, reply_to=self._reply_to, now=self._now(), tz=self._tz
+        )
+        digest = hashlib.sha256(message.key.encode()).hexdigest()[:12]
+        target = self.folder / f"{message.row_id:08d}-{digest}.eml"
+        data = mail.as_bytes()
+        await asyncio.to_thread(_write_atomically, target, data)
+        return str(mail["Message-ID"])
+
+    async def end_batch(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        return
+    temporary = target.with_suffix(".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)

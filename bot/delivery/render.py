@@ -1,0 +1,203 @@
+"""Turning an outbox row into the words its recipient reads, in their language.
+
+Rows store a catalogue key and parameters, not finished text: the text is made at
+delivery, so it says "in 1 working day" on the day it goes out, and the digest
+shows the deadlines as they stand that Monday morning.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import date, timedelta, tzinfo
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.delivery.base import Message
+from bot.i18n import catalogue, format_date, t
+from scheduler.workdays import WorkingCalendar
+from storage.models import Council, CycleEvent, Membership, OutboxMessage
+
+DIGEST_DAYS = 14
+
+
+def is_user_address(address: str) -> bool:
+    """A Slack user id (U…/W…): the message goes by DM."""
+    return address[:1] in ("U", "W") and address[1:].isalnum() and address.isupper()
+
+
+class Renderer:
+    """Renders rows; needs a session only for digests and failure reports."""
+
+    def __init__(self, tz: tzinfo, calendar: WorkingCalendar) -> None:
+        self.tz = tz
+        self.calendar = calendar
+
+    async def render(self, session: AsyncSession, row: OutboxMessage, today: date) -> Message:
+        payload = json.loads(row.payload or "{}")
+        message = payload.get("message", "")
+        params: dict[str, Any] = payload.get("params", {})
+        lang = row.language if row.language in ("da", "en") else "da"
+        if row.kind == "digest":
+            return await self._digest(session, row, params, lang, today)
+        if row.kind == "report":
+            return await self._report(session, row, params, lang)
+        if message.startswith("notice"):
+            return self._notice(row, params, lang)
+        return self._reminder(row, message, params, lang, today)
+
+    def _when(self, deadline: date, today: date, lang: str) -> str:
+        n = self.calendar.working_days_between(today, deadline)
+        if deadline < today:
+            return t(lang, "notify.when.passed")
+        if n <= 0:
+            return t(lang, "notify.when.today")
+        if n == 1:
+            return t(lang, "notify.when.one")
+        return t(lang, "notify.when.many", n=n)
+
+    def _reminder(
+        self, row: OutboxMessage, message: str, params: dict[str, Any], lang: str, today: date
+    ) -> Message:
+        deadline = date.fromisoformat(params["deadline"])
+        title = params.get(f"title_{lang}") or params.get("title_da", "")
+        council = params.get("council", "")
+        fields = {
+            "title": title,
+            "council": council,
+            "date": format_date(deadline, lang, long=True),
+            "when": self._when(deadline, today, lang),
+        }
+        kind = params.get("type", "deadline")
+        if row.kind == "escalation":
+            reason_key = f"notify.condition.{row.condition}"
+            reason = (
+                t(lang, reason_key)
+                if reason_key in catalogue()
+                else t(lang, "notify.reminder.escalation.generic_reason", condition=row.condition)
+            )
+            subject = t(lang, "notify.reminder.escalation.subject", **fields)
+            text = t(lang, "notify.reminder.escalation.text", **fields, reason=reason)
+        else:
+            subject = t(lang, "notify.reminder.subject", **fields)
+            text = t(lang, f"notify.reminder.{kind}", **fields)
+        context = t(
+            lang,
+            "notify.reminder.context",
+            kind=t(lang, f"event_type.{kind}"),
+            owner=t(lang, f"owner.{params['owner']}") if params.get("owner") else "-",
+            council=council,
+        )
+        footer_key = "notify.footer.member" if row.person_id else "notify.footer.secretariat"
+        footer = t(lang, footer_key, council=council)
+        return _message(row, subject, text, footer, context=context)
+
+    def _notice(self, row: OutboxMessage, params: dict[str, Any], lang: str) -> Message:
+        subject = params.get("subject", "")
+        return _message(row, subject, params.get("text", ""), params.get("footer", ""))
+
+    async def _digest(
+        self,
+        session: AsyncSession,
+        row: OutboxMessage,
+        params: dict[str, Any],
+        lang: str,
+        today: date,
+    ) -> Message:
+        start = max(today, date.fromisoformat(params["week_start"]))
+        end = start + timedelta(days=DIGEST_DAYS)
+        council_ids = select(Membership.council_id).where(Membership.person_id == row.person_id)
+        rows = await session.execute(
+            select(CycleEvent, Council.name)
+            .join(Council, col(Council.id) == CycleEvent.council_id)
+            .where(
+                col(CycleEvent.council_id).in_(council_ids),
+                col(CycleEvent.date) >= start,
+                col(CycleEvent.date) < end,
+                col(Council.active).is_(True),
+            )
+            .order_by(col(CycleEvent.date), col(Council.name))
+        )
+        lines = [
+            t(
+                lang,
+                "notify.digest.line",
+                date=format_date(event.date, lang, long=True),
+                title=event.title_en if lang == "en" else event.title_da,
+                council=name,
+            )
+            for event, name in rows
+        ]
+        week = date.fromisoformat(params["week_start"]).isocalendar().week
+        body = t(lang, "notify.digest.intro") + "\n" + "\n".join(f"• {line}" for line in lines)
+        if not lines:
+            body = t(lang, "notify.digest.empty")
+        return _message(
+            row,
+            t(lang, "notify.digest.subject", week=week),
+            body,
+            t(lang, "notify.digest.footer"),
+        )
+
+    async def _report(
+        self, session: AsyncSession, row: OutboxMessage, params: dict[str, Any], lang: str
+    ) -> Message:
+        ids = [int(i) for i in params.get("failed_ids", [])]
+        failed = (
+            await session.execute(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(ids))
+                .order_by(col(OutboxMessage.id))
+            )
+        ).scalars()
+        lines = [
+            t(
+                lang,
+                "notify.report.line",
+                id=f.id,
+                channel=f.channel,
+                address=f.address,
+                error=(f.last_error or "-").splitlines()[0][:200],
+            )
+            for f in failed
+        ]
+        council = params.get("council", "")
+        body = t(lang, "notify.report.intro", count=len(lines)) + "\n" + "\n".join(lines)
+        return _message(
+            row,
+            t(lang, "notify.report.subject", council=council),
+            body,
+            t(lang, "notify.report.footer", council=council),
+        )
+
+
+def _message(
+    row: OutboxMessage, subject: str, text: str, footer: str, *, context: str = ""
+) -> Message:
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}
+    ]
+    if context:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    plain = text.replace("*", "")
+    body_html = "".join(f"<p>{html.escape(p)}</p>" for p in plain.split("\n") if p)
+    if context:
+        body_html += f'<p style="color:#555">{html.escape(context)}</p>'
+    if footer:
+        body_html += f'<hr><p style="color:#777;font-size:small">{html.escape(footer)}</p>'
+    full_text = (
+        plain + (f"\n\n{context}" if context else "") + (f"\n\n--\n{footer}" if footer else "")
+    )
+    return Message(
+        row_id=row.id or 0,
+        key=row.key,
+        address=row.address,
+        subject=subject,
+        text=full_text if row.channel == "email" else plain,
+        blocks=blocks,
+        html=f"<html><body>{body_html}</body></html>",
+        footer=footer,
+        direct=is_user_address(row.address),
+    )

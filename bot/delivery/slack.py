@@ -1,0 +1,210 @@
+"""The Slack channel: posts to council channels and DMs members through the Web API.
+
+Slack limits ``chat.postMessage`` to about one message per second per channel,
+and answers 429 with ``Retry-After`` when a limit is hit; slack_sdk's default
+retry handlers only cover connection errors, so this module paces posts itself,
+pauses every call for the server-given time after a 429, and retries 5xx
+answers and timeouts with exponential backoff and jitter. Errors that another
+try cannot fix (``channel_not_found``, ``user_not_found`` …) are permanent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.delivery.base import Message, PermanentDeliveryError, TemporaryDeliveryError
+
+log = logging.getLogger(__name__)
+
+#: Slack error codes that another try will not fix.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "user_not_found",
+        "users_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "cannot_dm_bot",
+        "user_disabled",
+        "msg_too_long",
+        "no_text",
+        "invalid_blocks",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "missing_scope",
+        "restricted_action",
+    }
+)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class SlackChannel:
+    """Delivers :class:`Message` values to Slack.
+
+    Args:
+        token: the bot token (``xoxb-…``).
+        api_url: the Web API base URL (``SLACK_API_URL``; GovSlack, tests).
+        per_channel_interval: seconds between two posts to the same channel.
+        max_inline_wait: a ``Retry-After`` up to this long is waited out here;
+            a longer one goes back to the outbox as the row's next due time.
+        dm_channels: user id → DM channel id, known from earlier runs.
+    """
+
+    name = "slack"
+
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        *,
+        per_channel_interval: float = 1.0,
+        max_inline_wait: float = 30.0,
+        attempts: int = 3,
+        timeout: float = 10.0,
+        dm_channels: dict[str, str] | None = None,
+        sleep: Sleep = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._token = token
+        self._api_url = api_url if api_url.endswith("/") else api_url + "/"
+        self._timeout = timeout
+        self._interval = per_channel_interval
+        self._max_inline_wait = max_inline_wait
+        self._attempts = attempts
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._paused_until = 0.0
+        self._next_post: dict[str, float] = {}
+        self._channel_locks: dict[str, asyncio.Lock] = {}
+        self.dm_channels: dict[str, str] = dict(dm_channels or {})
+        #: DM channels opened since the worker last saved them.
+        self.new_dm_channels: dict[str, str] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._client: AsyncWebClient | None = None
+
+    def _web(self) -> AsyncWebClient:
+        if self._client is None:
+            # One HTTP session with keep-alive for all calls; slack_sdk would
+            # otherwise open a connection per call.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=32),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+            )
+            self._client = AsyncWebClient(
+                token=self._token,
+                base_url=self._api_url,
+                session=self._session,
+                timeout=int(self._timeout),
+                retry_handlers=[],
+            )
+        return self._client
+
+    async def send(self, message: Message) -> str:
+        channel = message.address
+        if message.direct:
+            channel = await self._dm_channel(message.address)
+        lock = self._channel_locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            wait = self._next_post.get(channel, 0.0) - self._monotonic()
+            if wait > 0:
+                await self._sleep(wait)
+            response = await self._call(
+                "chat.postMessage",
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks or None,
+                unfurl_links=False,
+            )
+            self._next_post[channel] = self._monotonic() + self._interval
+        return str(response.get("ts") or "")
+
+    async def _dm_channel(self, user: str) -> str:
+        known = self.dm_channels.get(user)
+        if known:
+            return known
+        response = await self._call("conversations.open", users=user)
+        channel = str((response.get("channel") or {}).get("id") or "")
+        if not channel:
+            raise PermanentDeliveryError(f"conversations.open gave no channel for {user}")
+        self.dm_channels[user] = channel
+        self.new_dm_channels[user] = channel
+        return channel
+
+    async def _call(self, method: str, **args: Any) -> Any:
+        """One Web API call with Slack's rate limits and transient errors handled."""
+        args = {k: v for k, v in args.items() if v is not None}
+        backoff = 0.5
+        for attempt in range(1, self._attempts + 1):
+            pause = self._paused_until - self._monotonic()
+            if pause > 0:
+                await self._sleep(pause)
+            last = attempt == self._attempts
+            try:
+                response = await self._web().api_call(method, json=args)
+                return response.data if isinstance(response.data, dict) else {}
+            except SlackApiError as exc:
+                status = exc.response.status_code
+                data = exc.response.data if isinstance(exc.response.data, dict) else {}
+                error = data.get("error") or f"HTTP {status}"
+                if status == 429:
+                    retry_after = _retry_after(exc.response.headers)
+                    log.info("slack rate limited on %s: waiting %.0f s", method, retry_after)
+                    self._paused_until = max(self._paused_until, self._monotonic() + retry_after)
+                    if retry_after > self._max_inline_wait or last:
+                        raise TemporaryDeliveryError(
+                            f"{method}: ratelimited (Retry-After {retry_after:g} s)",
+                            retry_after=retry_after,
+                        ) from None
+                    continue
+                if status >= 500 or error in (
+                    "internal_error",
+                    "fatal_error",
+                    "service_unavailable",
+                    "request_timeout",
+                ):
+                    if last:
+                        raise TemporaryDeliveryError(f"{method}: {error}") from None
+                    await self._sleep(backoff * (0.5 + random.random()))
+                    backoff *= 2
+                    continue
+                if error in PERMANENT_ERRORS or 400 <= status < 500:
+                    raise PermanentDeliveryError(f"{method}: {error}") from None
+                raise PermanentDeliveryError(f"{method}: {error}") from None
+            except (TimeoutError, aiohttp.ClientError, SlackClientError, OSError) as exc:
+                reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                if last:
+                    raise TemporaryDeliveryError(f"{method}: {reason}") from None
+                await self._sleep(backoff * (0.5 + random.random()))
+                backoff *= 2
+        raise TemporaryDeliveryError(f"{method}: gave up")  # pragma: no cover
+
+    async def end_batch(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self._client = None
+
+
+def _retry_after(headers: Any) -> float:
+    raw = None
+    if headers:
+        raw = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(0.0, float(raw)) if raw is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0

@@ -1,0 +1,310 @@
+"""The outbox worker: claims due rows, delivers them, records what happened.
+
+The worker does not know what a reminder is or which channel is which: it asks
+the renderer for the words and the row's channel to deliver them. It is the
+edge where delivery errors are caught, so one bad row never stops a batch.
+A row is delivered at most once per claim; only a row whose worker died
+mid-batch can reach its recipient twice, and the worker that reclaims it says
+so in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.delivery.base import Channel, Message, PermanentDeliveryError, TemporaryDeliveryError
+from bot.delivery.render import Renderer
+from bot.observability import Metrics, log_event
+from scheduler.clock import Clock, local_today
+from scheduler.planner import SendWindow
+from storage import outbox
+from storage.db import Database
+from storage.models import OutboxMessage, Person
+
+log = logging.getLogger("aarshjul.delivery")
+
+#: A check run at delivery for rows with a ``condition`` (escalations).
+Condition = Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    batch_size: int = 100
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 8
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_cap: timedelta = timedelta(hours=1)
+    #: Deliveries in flight at once per channel.
+    concurrency: int = 16
+
+
+@dataclass
+class RunReport:
+    """What one or more batches did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    reclaimed: list[outbox.Reclaimed] = field(default_factory=list)
+
+    def add(self, other: RunReport) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.reclaimed.extend(other.reclaimed)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class OutboxWorker:
+    """Drives the channels from the outbox.
+
+    Args:
+        db: the database (source of truth).
+        channels: channel name (``slack``, ``email``) → channel; rows for a
+            channel that is not here stay pending (e.g. Slack without a token).
+        window: working hours; scheduled rows wait outside them.
+        conditions: escalation checks by name.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        renderer: Renderer,
+        window: SendWindow,
+        *,
+        worker_id: str | None = None,
+        settings: WorkerSettings | None = None,
+        conditions: Mapping[str, Condition] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.db = db
+        self.channels = dict(channels)
+        self.clock = clock
+        self.renderer = renderer
+        self.window = window
+        self.worker_id = worker_id or default_worker_id()
+        self.settings = settings or WorkerSettings()
+        self.conditions = dict(conditions or {})
+        self.metrics = metrics
+        self._lock = asyncio.Lock()
+
+    async def housekeeping(self) -> RunReport:
+        """Reclaim rows of dead workers; skip stale and superseded rows."""
+        report = RunReport()
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            report.reclaimed = await outbox.reclaim_expired(session, now=now)
+            stale = await outbox.skip_stale(session, now=now)
+            superseded = await outbox.skip_superseded(session, now=now)
+        for r in report.reclaimed:
+            log_event(
+                log,
+                "reclaimed",
+                logging.WARNING,
+                id=r.id,
+                key=r.key,
+                previous_worker=r.claimed_by or "-",
+                note="in flight when its worker stopped; may be delivered twice",
+            )
+        for row_id, key in stale + superseded:
+            reason = "stale" if (row_id, key) in stale else "superseded"
+            log_event(log, "delivery", id=row_id, key=key, result="skipped", reason=reason)
+            if self.metrics:
+                self.metrics.deliveries.labels(channel="-", result="skipped").inc()
+        report.skipped = len(stale) + len(superseded)
+        return report
+
+    async def run_batch(self) -> RunReport:
+        """Claim one batch of due rows and deliver it."""
+        report = RunReport()
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            rows = await outbox.claim(
+                session,
+                worker=self.worker_id,
+                now=now,
+                lease=self.settings.lease,
+                limit=self.settings.batch_size,
+                channels=list(self.channels),
+                quiet_allowed=self.window.allows(now),
+            )
+        report.claimed = len(rows)
+        if not rows:
+            return report
+        outcomes = await self._deliver_all(rows)
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            await outbox.record(session, outcomes, worker=self.worker_id, now=now)
+            await self._save_dm_channels(session)
+        for o in outcomes:
+            if o.state == outbox.SENT:
+                report.sent += 1
+            elif o.state == outbox.PENDING:
+                report.retried += 1
+            elif o.state == outbox.FAILED:
+                report.failed += 1
+            else:
+                report.skipped += 1
+        for channel in {r.channel for r in rows}:
+            await self.channels[channel].end_batch()
+        return report
+
+    async def drain(self) -> RunReport:
+        """Housekeeping, then batches until nothing is claimable now."""
+        async with self._lock:
+            report = await self.housekeeping()
+            while True:
+                batch = await self.run_batch()
+                report.add(batch)
+                if batch.claimed < self.settings.batch_size:
+                    return report
+
+    async def next_wakeup(self) -> datetime | None:
+        """When the next row becomes claimable, moved out of quiet hours if it waits for them."""
+        async with self.db.session() as session:
+            loud, quiet, lease = await outbox.next_due_split(session, channels=list(self.channels))
+        found = [v for v in (loud, lease) if v is not None]
+        if quiet is not None:
+            found.append(self.window.next_allowed(quiet))
+        return min(found) if found else None
+
+    async def _deliver_all(self, rows: list[OutboxMessage]) -> list[outbox.Outcome]:
+        today = local_today(self.clock, self.window.tz)
+        prepared: list[tuple[OutboxMessage, Message | None, outbox.Outcome | None]] = []
+        async with self.db.session() as session:
+            for row in rows:
+                prepared.append(await self._prepare(session, row, today))
+        limits = {name: asyncio.Semaphore(self.settings.concurrency) for name in self.channels}
+
+        async def one(row: OutboxMessage, message: Message) -> outbox.Outcome:
+            async with limits[row.channel]:
+                return await self._deliver(row, message)
+
+        pending = [one(r, m) for r, m, o in prepared if m is not None and o is None]
+        delivered = iter(await asyncio.gather(*pending))
+        return [o if o is not None else next(delivered) for _, _, o in prepared]
+
+    async def _prepare(
+        self, session: AsyncSession, row: OutboxMessage, today: object
+    ) -> tuple[OutboxMessage, Message | None, outbox.Outcome | None]:
+        assert row.id is not None
+        if row.condition:
+            check = self.conditions.get(row.condition)
+            if check is None:
+                return (
+                    row,
+                    None,
+                    self._finish(row, outbox.FAILED, f"unknown condition {row.condition!r}"),
+                )
+            try:
+                holds = await check(session, row)
+            except Exception as exc:
+                log.exception("condition %s failed for outbox row %s", row.condition, row.id)
+                return row, None, self._retry_or_fail(row, f"condition check failed: {exc}", None)
+            if not holds:
+                return (
+                    row,
+                    None,
+                    self._finish(row, outbox.SKIPPED, f"condition {row.condition} does not hold"),
+                )
+        try:
+            message = await self.renderer.render(session, row, today)  # type: ignore[arg-type]
+        except Exception as exc:
+            log.exception("cannot render outbox row %s (%s)", row.id, row.key)
+            return row, None, self._finish(row, outbox.FAILED, f"cannot render: {exc!r}")
+        return row, message, None
+
+    async def _deliver(self, row: OutboxMessage, message: Message) -> outbox.Outcome:
+        channel = self.channels[row.channel]
+        try:
+            external_id = await channel.send(message)
+        except TemporaryDeliveryError as exc:
+            return self._retry_or_fail(row, str(exc), exc.retry_after)
+        except PermanentDeliveryError as exc:
+            return self._finish(row, outbox.FAILED, str(exc))
+        except Exception as exc:
+            # A bug in a channel must not stop the batch; the row is retried.
+            log.exception("channel %s raised on outbox row %s", row.channel, row.id)
+            return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", None)
+        latency = (self.clock.now() - row.due_at).total_seconds()
+        if self.metrics:
+            self.metrics.latency.labels(channel=row.channel).observe(max(0.0, latency))
+        return self._finish(row, outbox.SENT, None, external_id=external_id, latency=latency)
+
+    def _retry_or_fail(
+        self, row: OutboxMessage, error: str, retry_after: float | None
+    ) -> outbox.Outcome:
+        if row.attempts >= self.settings.max_attempts:
+            return self._finish(
+                row, outbox.FAILED, f"gave up after {row.attempts} attempts: {error}"
+            )
+        if retry_after is not None:
+            delay = timedelta(seconds=retry_after)
+        else:
+            base = self.settings.backoff_base * (2 ** (row.attempts - 1))
+            delay = min(base, self.settings.backoff_cap) * (0.5 + random.random())
+        due = self.clock.now() + delay
+        return self._finish(row, outbox.PENDING, error, due_at=due, retry_in=delay.total_seconds())
+
+    def _finish(
+        self,
+        row: OutboxMessage,
+        state: str,
+        error: str | None,
+        *,
+        external_id: str | None = None,
+        due_at: datetime | None = None,
+        latency: float | None = None,
+        retry_in: float | None = None,
+    ) -> outbox.Outcome:
+        result = "retried" if state == outbox.PENDING else state
+        fields: dict[str, object] = {
+            "id": row.id,
+            "key": row.key,
+            "channel": row.channel,
+            "attempt": row.attempts,
+            "result": result,
+        }
+        if external_id:
+            fields["external_id"] = external_id
+        if latency is not None:
+            fields["latency_s"] = round(latency, 3)
+        if retry_in is not None:
+            fields["retry_in_s"] = round(retry_in, 1)
+        if error:
+            fields["error"] = error
+        level = logging.WARNING if state == outbox.FAILED else logging.INFO
+        log_event(log, "delivery", level, **fields)
+        if self.metrics:
+            self.metrics.deliveries.labels(channel=row.channel, result=result).inc()
+        assert row.id is not None
+        return outbox.Outcome(row.id, state, error, external_id, due_at)
+
+    async def _save_dm_channels(self, session: AsyncSession) -> None:
+        slack = self.channels.get("slack")
+        fresh: dict[str, str] = getattr(slack, "new_dm_channels", {}) if slack else {}
+        for user, dm in list(fresh.items()):
+            await session.execute(
+                update(Person).where(col(Person.slack_id) == user).values(slack_dm_channel=dm)
+            )
+        fresh.clear()

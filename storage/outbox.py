@@ -1,0 +1,452 @@
+"""The outbox: every notification is a row; this module is the only one that moves rows.
+
+Life of a row::
+
+    pending ──claim──▶ sending ──▶ sent
+       ▲                  │ └────▶ failed   (permanent error, or attempts used up)
+       └──── retry ───────┘        skipped  (stale, superseded, withdrawn, condition false)
+
+Every transition is one SQL statement that re-checks the state it starts from,
+so two workers (or a worker and a re-plan) never both win. On PostgreSQL the
+claim locks with ``FOR UPDATE SKIP LOCKED``; SQLite runs one writer at a time,
+which the single-statement claim makes safe as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from scheduler.planner import PlannedNotification
+from storage.models import OutboxMessage
+from storage.types import UTCDateTime
+
+PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
+STATES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
+_CHUNK = 500
+
+OM = OutboxMessage
+
+
+def payload_of(p: PlannedNotification) -> str:
+    return json.dumps(
+        {"message": p.message, "params": dict(p.params)}, ensure_ascii=False, sort_keys=True
+    )
+
+
+def _row_values(p: PlannedNotification, now: datetime) -> dict[str, Any]:
+    return {
+        "key": p.key,
+        "group_key": p.group_key,
+        "kind": p.kind.value,
+        "source": p.source,
+        "council_id": p.council_id,
+        "person_id": p.person_id,
+        "channel": p.channel,
+        "address": p.address,
+        "language": p.language,
+        "payload": payload_of(p),
+        "quiet": p.quiet,
+        "condition": p.condition,
+        "due_at": p.due_at,
+        "expires_at": p.expires_at,
+        "state": PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(OM.__table__)
+
+
+async def enqueue(
+    session: AsyncSession, planned: Iterable[PlannedNotification], *, now: datetime
+) -> int:
+    """Insert the notifications whose key is new; existing keys are left alone.
+
+    Returns:
+        How many rows were inserted.
+    """
+    inserted = 0
+    batch = [_row_values(p, now) for p in planned]
+    for start in range(0, len(batch), _CHUNK):
+        chunk = batch[start : start + _CHUNK]
+        stmt = _insert(session).values(chunk).on_conflict_do_nothing(index_elements=["key"])
+        result = await session.execute(stmt.returning(OM.__table__.c.id))
+        inserted += len(result.all())
+    return inserted
+
+
+@dataclass
+class SyncReport:
+    """What re-planning changed."""
+
+    inserted: int = 0
+    updated: int = 0
+    withdrawn: int = 0
+
+    def __iadd__(self, other: SyncReport) -> SyncReport:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.withdrawn += other.withdrawn
+        return self
+
+
+async def sync_plan(
+    session: AsyncSession,
+    planned: Sequence[PlannedNotification],
+    *,
+    sources: Iterable[str] | None = None,
+    source_prefix: str | None = None,
+    council_ids: Iterable[int] | None = None,
+    now: datetime,
+) -> SyncReport:
+    """Make the pending rows of a scope match a fresh plan.
+
+    New keys are inserted; pending rows whose time or text changed are updated
+    (a moved deadline moves its reminders); pending rows of the scope that the
+    plan no longer holds are withdrawn (skipped, with the reason). Rows already
+    sent, failed or skipped are never touched: a reminder that went out does not
+    go out again because its deadline moved.
+
+    The scope is the rows whose source is in ``sources``, or whose source starts
+    with ``source_prefix`` (within ``council_ids`` when given).
+    """
+    report = SyncReport()
+    wanted = {p.key: p for p in planned}
+    scope = _scope(sources, source_prefix, council_ids)
+    existing: dict[str, tuple[int, str, datetime, datetime | None, str, str]] = {}
+    if scope is not None:
+        rows = await session.execute(
+            select(OM.id, OM.key, OM.state, OM.due_at, OM.expires_at, OM.payload, OM.address)
+            .where(scope)
+            .execution_options(yield_per=2000)
+        )
+        for r in rows:
+            existing[r.key] = (r.id, r.state, r.due_at, r.expires_at, r.payload, r.address)
+    # Keys outside the scope's rows (another scope planned them) are looked up too.
+    unknown = [k for k in wanted if k not in existing]
+    for start in range(0, len(unknown), _CHUNK):
+        chunk = unknown[start : start + _CHUNK]
+        rows = await session.execute(
+            select(OM.id, OM.key, OM.state, OM.due_at, OM.expires_at, OM.payload, OM.address).where(
+                col(OM.key).in_(chunk)
+            )
+        )
+        for r in rows:
+            existing[r.key] = (r.id, r.state, r.due_at, r.expires_at, r.payload, r.address)
+
+    new = [p for k, p in wanted.items() if k not in existing]
+    report.inserted = await enqueue(session, new, now=now)
+
+    changes: list[dict[str, Any]] = []
+    for k, p in wanted.items():
+        row = existing.get(k)
+        if row is None or row[1] != PENDING:
+            continue
+        payload = payload_of(p)
+        if (row[2], row[3], row[4], row[5]) != (p.due_at, p.expires_at, payload, p.address):
+            changes.append(
+                {
+                    "row_id": row[0],
+                    "new_due": p.due_at,
+                    "new_expires": p.expires_at,
+                    "new_payload": payload,
+                    "new_address": p.address,
+                    "now": now,
+                }
+            )
+    if changes:
+        stmt = (
+            update(OM.__table__)
+            .where(OM.__table__.c.id == bindparam("row_id"), OM.__table__.c.state == PENDING)
+            .values(
+                due_at=bindparam("new_due", type_=UTCDateTime()),
+                expires_at=bindparam("new_expires", type_=UTCDateTime()),
+                payload=bindparam("new_payload"),
+                address=bindparam("new_address"),
+                updated_at=bindparam("now", type_=UTCDateTime()),
+            )
+        )
+        await session.execute(stmt, changes)
+        report.updated = len(changes)
+
+    gone = [row[0] for k, row in existing.items() if k not in wanted and row[1] == PENDING]
+    if scope is not None:
+        report.withdrawn = await skip(session, gone, "withdrawn: no longer planned", now=now)
+    return report
+
+
+def _scope(
+    sources: Iterable[str] | None,
+    source_prefix: str | None,
+    council_ids: Iterable[int] | None,
+) -> Any:
+    clauses = []
+    if sources is not None:
+        clauses.append(col(OM.source).in_(list(sources)))
+    if source_prefix is not None:
+        clauses.append(col(OM.source).startswith(source_prefix, autoescape=True))
+    if council_ids is not None:
+        clauses.append(col(OM.council_id).in_(list(council_ids)))
+    return and_(*clauses) if clauses else None
+
+
+async def skip(session: AsyncSession, ids: Sequence[int], reason: str, *, now: datetime) -> int:
+    """Mark pending rows skipped with ``reason``; returns how many were."""
+    done = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        result = await session.execute(
+            update(OM)
+            .where(col(OM.id).in_(chunk), col(OM.state) == PENDING)
+            .values(state=SKIPPED, last_error=reason, updated_at=now)
+            .returning(OM.__table__.c.id)
+        )
+        done += len(result.all())
+    return done
+
+
+@dataclass(frozen=True)
+class Reclaimed:
+    """A row whose worker's lease ran out: it may or may not have been delivered."""
+
+    id: int
+    key: str
+    claimed_by: str | None
+
+
+async def reclaim_expired(session: AsyncSession, *, now: datetime) -> list[Reclaimed]:
+    """Put rows whose lease expired back to pending, and say which they were.
+
+    These are the rows in flight when a worker died; the caller logs them, since
+    each may reach its recipient twice.
+    """
+    result = await session.execute(
+        update(OM)
+        .where(col(OM.state) == SENDING, col(OM.lease_until) < now)
+        .values(
+            state=PENDING,
+            last_error="reclaimed: the worker's lease expired (it may have sent this already)",
+            updated_at=now,
+        )
+        .returning(OM.__table__.c.id, OM.__table__.c.key, OM.__table__.c.claimed_by)
+    )
+    return [Reclaimed(r.id, r.key, r.claimed_by) for r in result]
+
+
+async def skip_stale(session: AsyncSession, *, now: datetime) -> list[tuple[int, str]]:
+    """Skip pending rows whose deadline passed while nobody sent them (downtime)."""
+    result = await session.execute(
+        update(OM)
+        .where(col(OM.state) == PENDING, col(OM.expires_at).is_not(None), col(OM.expires_at) <= now)
+        .values(
+            state=SKIPPED,
+            last_error="stale: its deadline passed before it could be sent",
+            updated_at=now,
+        )
+        .returning(OM.__table__.c.id, OM.__table__.c.key)
+    )
+    return [(r.id, r.key) for r in result]
+
+
+async def skip_superseded(session: AsyncSession, *, now: datetime) -> list[tuple[int, str]]:
+    """Of several due reminders of one deadline to one recipient, keep the newest.
+
+    After downtime the 7- and the 1-day reminder may both be overdue: the member
+    gets the newer one once, not both.
+    """
+    newer = OM.__table__.alias("newer")
+    t = OM.__table__
+    exists_newer = (
+        select(newer.c.id)
+        .where(
+            newer.c.group_key == t.c.group_key,
+            newer.c.due_at > t.c.due_at,
+            newer.c.due_at <= now,
+            newer.c.state.in_((PENDING, SENDING, SENT)),
+        )
+        .exists()
+    )
+    result = await session.execute(
+        update(t)
+        .where(t.c.state == PENDING, t.c.due_at <= now, t.c.kind != "digest", exists_newer)
+        .values(
+            state=SKIPPED,
+            last_error="superseded: a later reminder of the same deadline is due",
+            updated_at=now,
+        )
+        .returning(t.c.id, t.c.key)
+    )
+    return [(r.id, r.key) for r in result]
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    channels: Sequence[str],
+    quiet_allowed: bool,
+) -> list[OutboxMessage]:
+    """Take up to ``limit`` due rows for ``worker``, oldest first.
+
+    Scheduled (``quiet``) rows are taken only when ``quiet_allowed``: outside
+    working hours they wait for the next allowed minute.
+    """
+    t = OM.__table__
+    due = [t.c.state == PENDING, t.c.due_at <= now, t.c.channel.in_(list(channels))]
+    if not quiet_allowed:
+        due.append(t.c.quiet.is_(False))
+    pick = select(t.c.id).where(*due).order_by(t.c.due_at, t.c.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(OM)
+        .where(col(OM.id).in_(pick.scalar_subquery()), col(OM.state) == PENDING)
+        .values(
+            state=SENDING,
+            claimed_by=worker,
+            lease_until=now + lease,
+            attempts=OM.attempts + 1,
+            updated_at=now,
+        )
+        .returning(OM)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    rows.sort(key=lambda r: (r.due_at, r.id or 0))
+    return rows
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed row."""
+
+    id: int
+    state: str  # sent, pending (retry later), failed or skipped
+    error: str | None = None
+    external_id: str | None = None
+    due_at: datetime | None = None  # the next attempt, when pending
+
+
+async def record(
+    session: AsyncSession, outcomes: Sequence[Outcome], *, worker: str, now: datetime
+) -> int:
+    """Store the outcomes of one worker's deliveries in one round trip.
+
+    A row is only updated while this worker still holds it; if its lease ran
+    out and another worker took it, that worker's result counts.
+    """
+    if not outcomes:
+        return 0
+    t = OM.__table__
+    stmt = (
+        update(t)
+        .where(t.c.id == bindparam("row_id"), t.c.claimed_by == worker, t.c.state == SENDING)
+        .values(
+            state=bindparam("new_state"),
+            last_error=bindparam("new_error"),
+            external_id=bindparam("new_external"),
+            sent_at=bindparam("new_sent", type_=UTCDateTime()),
+            due_at=func.coalesce(bindparam("new_due", type_=UTCDateTime()), t.c.due_at),
+            lease_until=None,
+            updated_at=bindparam("now", type_=UTCDateTime()),
+        )
+    )
+    params = [
+        {
+            "row_id": o.id,
+            "new_state": o.state,
+            "new_error": o.error,
+            "new_external": o.external_id,
+            "new_sent": now if o.state == SENT else None,
+            "new_due": o.due_at,
+            "now": now,
+        }
+        for o in outcomes
+    ]
+    result = await session.execute(stmt, params)
+    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(params)
+
+
+async def next_due_split(
+    session: AsyncSession, *, channels: Sequence[str]
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """The earliest due time of unscheduled and of scheduled (quiet) pending rows, and
+    the earliest lease to run out; the caller moves the quiet one out of quiet hours."""
+    t = OM.__table__
+    pending = (
+        select(t.c.quiet, func.min(t.c.due_at))
+        .where(t.c.state == PENDING, t.c.channel.in_(list(channels)))
+        .group_by(t.c.quiet)
+    )
+    found: dict[bool, datetime] = {bool(q): d for q, d in await session.execute(pending)}
+    lease = await session.scalar(select(func.min(t.c.lease_until)).where(t.c.state == SENDING))
+    return found.get(False), found.get(True), lease
+
+
+@dataclass
+class OutboxStatus:
+    """Counts per state, the backlog of due rows, and the failed rows."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    backlog: int = 0
+    oldest_due: datetime | None = None
+    failed: list[OutboxMessage] = field(default_factory=list)
+
+
+async def status(session: AsyncSession, *, now: datetime, failed_limit: int = 50) -> OutboxStatus:
+    t = OM.__table__
+    result = OutboxStatus(counts=dict.fromkeys(STATES, 0))
+    for state, count in await session.execute(select(t.c.state, func.count()).group_by(t.c.state)):
+        result.counts[state] = count
+    row = (
+        await session.execute(
+            select(func.count(), func.min(t.c.due_at)).where(
+                or_(t.c.state == SENDING, and_(t.c.state == PENDING, t.c.due_at <= now))
+            )
+        )
+    ).one()
+    result.backlog = row[0]
+    result.oldest_due = row[1]
+    failed = await session.execute(
+        select(OM)
+        .where(col(OM.state) == FAILED)
+        .order_by(col(OM.updated_at).desc())
+        .limit(failed_limit)
+    )
+    result.failed = list(failed.scalars())
+    return result
+
+
+async def get(session: AsyncSession, row_id: int) -> OutboxMessage | None:
+    return await session.get(OM, row_id)
+
+
+async def retry(session: AsyncSession, row: OutboxMessage, *, now: datetime) -> None:
+    """Send a failed (or skipped) row again, now, with a fresh count of attempts."""
+    row.state = PENDING
+    row.due_at = now
+    row.attempts = 0
+    row.lease_until = None
+    row.claimed_by = None
+    row.quiet = False
+    row.expires_at = None
+    row.updated_at = now
+    session.add(row)
+    await session.flush()
