@@ -124,6 +124,31 @@ class EmailConfig(_Section):
     folder: str = "outbox-mail"
 
 
+class OutboxConfig(_Section):
+    #: Rows claimed per batch; at most this many can be in flight when a worker dies.
+    batch_size: int = Field(default=100, ge=1, le=5000)
+    #: Seconds a claimed row stays a worker's before another may take it over.
+    lease_seconds: int = Field(default=300, ge=1)
+    #: Attempts before a row is marked failed and reported to the secretariat.
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    #: First retry delay in seconds (doubling, with jitter, up to an hour).
+    retry_base_seconds: int = Field(default=30, ge=1)
+    #: The safety-net sweep: seconds between two looks at the outbox.
+    sweep_seconds: int = Field(default=30, ge=1)
+    #: Deliveries in flight at once, per channel.
+    concurrency: int = Field(default=16, ge=1, le=256)
+    #: SMTP connections used at once.
+    smtp_connections: int = Field(default=2, ge=1, le=32)
+    #: Local time of the daily re-plan (digests, failure reports, member changes).
+    daily_at: time = time(6, 0)
+
+
+class ServerConfig(_Section):
+    #: Address of the bot's HTTP server (/healthz, /metrics); 0.0.0.0 in a container.
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=0, le=65535)
+
+
 class SlackConfig(_Section):
     #: Web API base URL; SLACK_API_URL in the environment overrides it.
     api_url: str = "https://slack.com/api/"
@@ -148,6 +173,8 @@ class Settings(_Section):
     reminders: RemindersConfig = RemindersConfig()
     email: EmailConfig = EmailConfig()
     slack: SlackConfig = SlackConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    server: ServerConfig = ServerConfig()
     councils: tuple[CouncilConfig, ...] = ()
 
     @model_validator(mode="after")

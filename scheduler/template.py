@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from scheduler.errors import TemplateError
 from scheduler.model import Adjust, CouncilKind, EventType, Owner
+from scheduler.planner import Audience
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
@@ -135,6 +136,8 @@ class TemplateEvent(BaseModel):
     adjust: Adjust = Adjust.PREVIOUS
     #: Working days before the date at which to remind; None means the configured default.
     reminders: tuple[Annotated[int, Field(ge=0, le=250)], ...] | None = None
+    #: Who is reminded; None means the default for the event's type.
+    notify: tuple[Audience, ...] | None = None
 
     def title(self, language: str) -> str:
         return self.title_en if language == "en" else self.title_da

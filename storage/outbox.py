@@ -130,9 +130,9 @@ async def sync_plan(
     existing: dict[str, tuple[int, str, datetime, datetime | None, str, str]] = {}
     if scope is not None:
         rows = await session.execute(
-            select(OM.id, OM.key, OM.state, OM.due_at, OM.expires_at, OM.payload, OM.address)
-            .where(scope)
-            .execution_options(yield_per=2000)
+            select(OM.id, OM.key, OM.state, OM.due_at, OM.expires_at, OM.payload, OM.address).where(
+                scope
+            )
         )
         for r in rows:
             existing[r.key] = (r.id, r.state, r.due_at, r.expires_at, r.payload, r.address)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import councils, cycle, init, members
+from bot.cli import councils, cycle, init, members, outbox, remind
 from bot.cli.common import CliState, try_load_config
 from bot.config import Config
 from bot.i18n import t
@@ -35,6 +35,8 @@ def build_cli(
     cycle.register(app, state)
     members.register(app, state)
     councils.register(app, state)
+    remind.register(app, state)
+    outbox.register(app, state)
     return app
 
 

@@ -16,6 +16,7 @@ from bot.services.cycle import (
     parse_date,
     year_calendar,
 )
+from bot.services.reminders import sync_reminders
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -120,6 +121,8 @@ def register(app: typer.Typer, state: CliState) -> None:
                     actor=actor(by),
                     language=language,
                 )
+                # Its reminders move with it, in the same transaction.
+                await sync_reminders(session, ctx, [found.id])
             titles = {k: e.title(language) for k, e in ctx.template.events.items()}
             typer.echo(
                 t(

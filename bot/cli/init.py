@@ -11,6 +11,7 @@ from bot.i18n import t
 from bot.services.app import AppContext
 from bot.services.councils import list_councils, sync_councils
 from bot.services.cycle import check_year, instantiate_year
+from bot.services.reminders import sync_reminders
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -44,6 +45,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                         updated += result.updated
                         unchanged += result.unchanged
                         removed += result.removed
+                await sync_reminders(session, ctx)
             location = make_url(ctx.db.url).render_as_string(hide_password=True)
             typer.echo(t(language, "init.database", database=location, source=ctx.config.source))
             typer.echo(

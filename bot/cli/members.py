@@ -11,6 +11,7 @@ from bot.i18n import t
 from bot.services.app import AppContext
 from bot.services.councils import get_council
 from bot.services.members import import_members, list_members
+from bot.services.reminders import sync_reminders
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -45,6 +46,8 @@ def register(app: typer.Typer, state: CliState) -> None:
                 )
                 keep = not dry_run and not (strict and report.rejected)
                 if keep:
+                    # New members get their reminders, departed ones lose theirs.
+                    await sync_reminders(session, ctx)
                     await session.commit()
                 else:
                     await session.rollback()

@@ -22,7 +22,10 @@ from storage import audit
 from storage.models import Council, Membership, Person
 
 REQUIRED_COLUMNS = ("council", "name", "email", "organisation", "role")
-OPTIONAL_COLUMNS = ("slack_id",)
+OPTIONAL_COLUMNS = ("slack_id", "notify", "digest", "language")
+NOTIFY_CHOICES = ("auto", "slack", "email", "both", "none")
+_YES = {"ja", "yes", "true", "1", "x"}
+_NO = {"nej", "no", "false", "0", ""}
 MAX_ROWS = 10_000
 
 EMAIL_RE = re.compile(
@@ -72,6 +75,10 @@ class _Row:
     organisation: str | None
     role: Role
     slack_id: str | None
+    #: None when the column is absent or empty: keep what the person has.
+    notify: str | None = None
+    digest: bool | None = None
+    language: str | None = None
 
 
 def valid_email(value: str) -> bool:
@@ -124,7 +131,23 @@ def _parse_row(
     slack_id = value.get("slack_id") or None
     if slack_id and not SLACK_ID_RE.match(slack_id):
         return t(language, "members.reject.bad_slack_id", slack_id=slack_id)
-    return _Row(line, council, name, email, organisation, role, slack_id)
+    notify = value.get("notify", "").lower() or None
+    if notify and notify not in NOTIFY_CHOICES:
+        return t(
+            language, "members.reject.bad_notify", notify=notify, choices=", ".join(NOTIFY_CHOICES)
+        )
+    digest_text = value.get("digest", "").lower()
+    digest: bool | None = None
+    if "digest" in value and digest_text:
+        if digest_text not in _YES | _NO:
+            return t(language, "members.reject.bad_digest", digest=digest_text)
+        digest = digest_text in _YES
+    person_language = value.get("language", "").lower() or None
+    if person_language and person_language not in ("da", "en"):
+        return t(language, "members.reject.bad_language", language=person_language)
+    return _Row(
+        line, council, name, email, organisation, role, slack_id, notify, digest, person_language
+    )
 
 
 async def import_members(
@@ -225,14 +248,31 @@ async def _apply(
     person_changes: dict[str, dict[str, object]] = {}
     if person is None:
         person = Person(
-            name=row.name, email=row.email, slack_id=row.slack_id, created_at=now, updated_at=now
+            name=row.name,
+            email=row.email,
+            slack_id=row.slack_id,
+            notify=row.notify or "auto",
+            digest=bool(row.digest),
+            language=row.language,
+            created_at=now,
+            updated_at=now,
         )
         session.add(person)
         await session.flush()
         people[row.email] = person
     else:
         # An empty slack_id cell keeps the id we have (it may come from Slack itself).
-        wanted = {"name": row.name, "slack_id": row.slack_id or person.slack_id}
+        wanted: dict[str, object] = {
+            "name": row.name,
+            "slack_id": row.slack_id or person.slack_id,
+        }
+        # Empty preference cells keep what the person has.
+        if row.notify is not None:
+            wanted["notify"] = row.notify
+        if row.digest is not None:
+            wanted["digest"] = row.digest
+        if row.language is not None:
+            wanted["language"] = row.language
         person_changes = audit.apply_changes(person, wanted)
         if person_changes:
             person.updated_at = now

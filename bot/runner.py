@@ -1,0 +1,210 @@
+"""``aarshjul run``: assembles the worker, the timer and the HTTP server, and runs them.
+
+Everything with a lifetime is entered on one :class:`AsyncExitStack`, so a failed
+start-up (database down, port taken) closes what was already open, and a
+SIGTERM stops the timer, lets the batch in hand finish and closes the channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack, suppress
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from bot.delivery.base import Channel
+from bot.delivery.email import FileChannel, SmtpChannel
+from bot.delivery.render import Renderer
+from bot.delivery.slack import SlackChannel
+from bot.delivery.worker import OutboxWorker, RunReport, WorkerSettings
+from bot.observability import Metrics, log_event
+from bot.services.app import AppContext
+from bot.services.reminders import plan_all, send_window
+from bot.web import build_web_app
+from scheduler.timer import Timer
+from storage import outbox
+from storage.models import OutboxMessage, Person
+
+log = logging.getLogger("aarshjul.run")
+
+
+def slack_api_url(ctx: AppContext, environ: dict[str, str] | None = None) -> str:
+    import os
+
+    env = os.environ if environ is None else environ
+    return env.get("SLACK_API_URL") or ctx.config.settings.slack.api_url
+
+
+async def build_channels(ctx: AppContext) -> dict[str, Channel]:
+    """E-mail always (SMTP, or .eml files without a host); Slack with a bot token."""
+    settings = ctx.config.settings
+    secrets = ctx.config.secrets
+    channels: dict[str, Channel] = {}
+    email = settings.email
+    if email.backend == "smtp" and email.host:
+        channels["email"] = SmtpChannel(
+            email,
+            username=secrets.smtp_username,
+            password=secrets.smtp_password.get_secret_value() if secrets.smtp_password else None,
+            now=ctx.clock.now,
+            tz=ctx.tz,
+            connections=settings.outbox.smtp_connections,
+        )
+    else:
+        channels["email"] = FileChannel(
+            Path(email.folder),
+            sender=email.sender,
+            reply_to=email.reply_to,
+            now=ctx.clock.now,
+            tz=ctx.tz,
+        )
+    if secrets.slack_bot_token is not None:
+        async with ctx.db.session() as session:
+            known = await session.execute(
+                select(Person.slack_id, Person.slack_dm_channel).where(
+                    col(Person.slack_dm_channel).is_not(None)
+                )
+            )
+            dm_channels = {u: d for u, d in known if u and d}
+        channels["slack"] = SlackChannel(
+            secrets.slack_bot_token.get_secret_value(),
+            slack_api_url(ctx),
+            dm_channels=dm_channels,
+        )
+    return channels
+
+
+def build_worker(
+    ctx: AppContext,
+    channels: dict[str, Channel],
+    metrics: Metrics | None = None,
+    worker_id: str | None = None,
+) -> OutboxWorker:
+    from datetime import timedelta
+
+    o = ctx.config.settings.outbox
+    return OutboxWorker(
+        ctx.db,
+        channels,
+        ctx.clock,
+        Renderer(ctx.tz, ctx.calendar),
+        send_window(ctx),
+        worker_id=worker_id,
+        settings=WorkerSettings(
+            batch_size=o.batch_size,
+            lease=timedelta(seconds=o.lease_seconds),
+            max_attempts=o.max_attempts,
+            backoff_base=timedelta(seconds=o.retry_base_seconds),
+            concurrency=o.concurrency,
+        ),
+        metrics=metrics,
+    )
+
+
+async def _close_channels(channels: dict[str, Channel]) -> None:
+    for channel in channels.values():
+        try:
+            await channel.close()
+        except Exception:
+            log.exception("closing channel %s", channel.name)
+
+
+async def drain(ctx: AppContext, *, worker_id: str | None = None) -> RunReport:
+    """Deliver everything due now, taking over rows of dead workers once their
+    lease runs out, and return when nothing is due or in flight."""
+    channels = await build_channels(ctx)
+    worker = build_worker(ctx, channels, worker_id=worker_id)
+    total = RunReport()
+    try:
+        while True:
+            total.add(await worker.drain())
+            now = ctx.clock.now()
+            async with ctx.db.session() as session:
+                in_flight = await session.scalar(
+                    select(func.count()).where(col(OutboxMessage.state) == outbox.SENDING)
+                )
+            upcoming = await worker.next_wakeup()
+            if not in_flight and (upcoming is None or upcoming > now):
+                return total
+            wait = (upcoming - now).total_seconds() if upcoming else 0.5
+            await asyncio.sleep(min(max(wait, 0.05), 1.0))
+    finally:
+        await _close_channels(channels)
+
+
+async def serve(
+    ctx: AppContext,
+    *,
+    host: str,
+    port: int,
+    stop: asyncio.Event | None = None,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop``): timer, worker and HTTP server."""
+    stop = stop or asyncio.Event()
+    metrics = Metrics()
+    async with AsyncExitStack() as stack:
+        channels = await build_channels(ctx)
+        stack.push_async_callback(_close_channels, channels)
+        worker = build_worker(ctx, channels, metrics)
+        result = await plan_all(ctx)
+        log_event(
+            log,
+            "planned",
+            rows=result.planned,
+            inserted=result.report.inserted,
+            updated=result.report.updated,
+            withdrawn=result.report.withdrawn,
+        )
+
+        async def wake() -> object:
+            await worker.drain()
+            return await worker.next_wakeup()
+
+        async def daily() -> None:
+            planned = await plan_all(ctx)
+            log_event(log, "daily-plan", rows=planned.planned, inserted=planned.report.inserted)
+
+        o = ctx.config.settings.outbox
+        timer = Timer(
+            wake=wake,  # type: ignore[arg-type]
+            daily=daily,
+            tz=ctx.tz,
+            now=ctx.clock.now,
+            sweep_seconds=o.sweep_seconds,
+            daily_at=o.daily_at,
+        )
+        timer.start()
+        stack.callback(timer.shutdown)
+
+        app = build_web_app(ctx.db, ctx.clock, metrics, lambda: timer.running)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = [a for a in runner.addresses if isinstance(a, tuple)]
+        log_event(
+            log,
+            "started",
+            http=f"{host}:{bound[0][1] if bound else port}",
+            channels=",".join(sorted(channels)),
+            worker=worker.worker_id,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        if started is not None:
+            started.set()
+        await stop.wait()
+        log_event(log, "stopping")
+        timer.shutdown()
+        # Let a batch in hand finish and record its results before closing.
+        async with worker._lock:
+            pass

@@ -1,0 +1,88 @@
+"""The bot's HTTP server: ``GET /healthz`` and ``GET /metrics``.
+
+One aiohttp application; the Slack HTTP mode mounts ``/slack/events`` on it
+and the calendar feed its own route, so one port serves everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from bot.observability import Metrics
+from scheduler.clock import Clock
+from storage import outbox
+from storage.db import Database
+
+
+@dataclass
+class Health:
+    """What /healthz reports."""
+
+    database: bool
+    scheduler: bool
+    backlog: int
+    oldest_due_age_seconds: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.database and self.scheduler
+
+
+async def check_health(db: Database, clock: Clock, scheduler_running: bool) -> Health:
+    """Ask the database (with a short timeout) and the timer how they are."""
+    now = clock.now()
+    try:
+        async with asyncio.timeout(3):
+            async with db.session() as session:
+                await session.execute(text("SELECT 1"))
+                state = await outbox.status(session, now=now, failed_limit=0)
+    except Exception:
+        return Health(False, scheduler_running, 0, None)
+    age = (now - state.oldest_due).total_seconds() if state.oldest_due else None
+    return Health(True, scheduler_running, state.backlog, age)
+
+
+def build_web_app(
+    db: Database, clock: Clock, metrics: Metrics, scheduler_running: Callable[[], bool]
+) -> web.Application:
+    async def healthz(_request: web.Request) -> web.Response:
+        health = await check_health(db, clock, scheduler_running())
+        body = {
+            "status": "ok" if health.ok else "unavailable",
+            "database": "ok" if health.database else "unreachable",
+            "scheduler": "running" if health.scheduler else "stopped",
+            "outbox_backlog": health.backlog,
+            "oldest_due_age_seconds": (
+                round(health.oldest_due_age_seconds, 1)
+                if health.oldest_due_age_seconds is not None
+                else None
+            ),
+        }
+        return web.json_response(body, status=200 if health.ok else 503)
+
+    async def metrics_view(_request: web.Request) -> web.Response:
+        now = clock.now()
+        try:
+            async with asyncio.timeout(3), db.session() as session:
+                state = await outbox.status(session, now=now, failed_limit=0)
+            metrics.backlog.set(state.backlog)
+            metrics.oldest_due_age.set(
+                (now - state.oldest_due).total_seconds() if state.oldest_due else 0
+            )
+            for name, count in state.counts.items():
+                metrics.outbox_rows.labels(state=name).set(count)
+        except Exception:
+            pass  # the counters still say something; /healthz says the database is down
+        body = generate_latest(metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    return app

@@ -1,0 +1,122 @@
+"""The timer: APScheduler 3.11 waking the outbox worker, and nothing more.
+
+Jobs live in memory and are never pickled to a job store: the database's outbox
+is the truth, and a restart rebuilds the three jobs from it. They are
+
+* ``outbox-wake``: a one-off at the next due time, replaced after every run and
+  on every :meth:`Timer.poke` (a plan changed in this process);
+* ``outbox-sweep``: every ``sweep_seconds``, the safety net that also picks up
+  rows written by other processes (the CLI, another replica);
+* ``daily-plan``: once a day, the re-plan (digests, failure reports).
+
+Every job has a fixed id, so scheduling it again replaces it. Jobs run late
+rather than never (``misfire_grace_time=None``): after a pause the sweep
+catches up from the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, tzinfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger("aarshjul.timer")
+
+WAKE, SWEEP, DAILY = "outbox-wake", "outbox-sweep", "daily-plan"
+
+#: Runs due work; returns when it next has work (None: nothing planned).
+Wake = Callable[[], Awaitable[datetime | None]]
+
+
+class Timer:
+    """Owns the :class:`AsyncIOScheduler`; start it inside the running event loop.
+
+    Args:
+        wake: delivers what is due and returns the next due instant.
+        daily: the daily re-plan.
+        now: the clock (UTC instants), used to keep wake-ups from lying in the past.
+    """
+
+    def __init__(
+        self,
+        *,
+        wake: Wake,
+        daily: Callable[[], Awaitable[None]],
+        tz: tzinfo,
+        now: Callable[[], datetime],
+        sweep_seconds: float = 30,
+        daily_at: time = time(6, 0),
+    ) -> None:
+        self._wake = wake
+        self._daily = daily
+        self._now = now
+        self._sweep_seconds = sweep_seconds
+        self._daily_at = daily_at
+        self._tz = tz
+        self._scheduler = AsyncIOScheduler(
+            timezone=tz,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.next_wake: datetime | None = None
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def start(self) -> None:
+        self._scheduler.start()
+        self._scheduler.add_job(
+            self._run_wake,
+            IntervalTrigger(seconds=self._sweep_seconds, timezone=self._tz),
+            id=SWEEP,
+            replace_existing=True,
+        )
+        self._scheduler.add_job(
+            self._run_daily,
+            CronTrigger(hour=self._daily_at.hour, minute=self._daily_at.minute, timezone=self._tz),
+            id=DAILY,
+            replace_existing=True,
+        )
+        self.poke()
+
+    def poke(self, at: datetime | None = None) -> None:
+        """Wake the worker at ``at`` (now when None or in the past)."""
+        now = self._now()
+        when = now if at is None or at < now else at
+        self.next_wake = when
+        self._scheduler.add_job(
+            self._run_wake,
+            DateTrigger(run_date=when.astimezone(UTC)),
+            id=WAKE,
+            replace_existing=True,
+        )
+
+    async def _run_wake(self) -> None:
+        try:
+            upcoming = await self._wake()
+        except Exception:
+            # The sweep tries again; the error must not kill the scheduler.
+            log.exception("outbox wake-up failed")
+            return
+        if upcoming is not None:
+            self.poke(upcoming)
+
+    async def _run_daily(self) -> None:
+        try:
+            await self._daily()
+        except Exception:
+            log.exception("daily re-plan failed")
+        self.poke()
+
+    def jobs(self) -> dict[str, datetime | None]:
+        """Job id → next run time, for /healthz and tests."""
+        return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
