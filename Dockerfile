@@ -1,7 +1,8 @@
 # aarshjul: a slim, non-root image. The SQLite database lives on the /data volume;
 # set DATABASE_URL=postgresql://… to use PostgreSQL instead.
 #   docker build -t aarshjul .
-#   docker run --rm -v aarshjul-data:/data aarshjul            # init (the default command)
+#   docker run -d -p 3000:3000 -v aarshjul-data:/data \
+#       -e SLACK_BOT_TOKEN -e SMTP_PASSWORD aarshjul          # run (the default command)
 #   docker run --rm -v aarshjul-data:/data aarshjul cycle show --council lbr-gribskov
 
 FROM python:3.11-slim AS build
@@ -16,7 +17,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     AARSHJUL_CONFIG=/etc/aarshjul/config.toml \
-    DATABASE_URL=sqlite:////data/aarshjul.db
+    DATABASE_URL=sqlite:////data/aarshjul.db \
+    AARSHJUL__SERVER__HOST=0.0.0.0 \
+    AARSHJUL__EMAIL__FOLDER=/data/outbox-mail
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin aarshjul \
     && mkdir -p /data \
     && chown aarshjul /data
@@ -28,6 +31,9 @@ VOLUME ["/data"]
 WORKDIR /data
 USER aarshjul
 ENTRYPOINT ["aarshjul"]
-# Becomes ["run"] once the reminder worker exists; until then the container prepares
-# (or upgrades) the database and exits.
-CMD ["init"]
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s \
+    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4).status != 200)"
+# run migrates the database and loads config.toml on start, then delivers reminders
+# and serves /healthz and /metrics until stopped (SIGTERM finishes the batch in hand).
+CMD ["run"]

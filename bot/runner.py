@@ -144,6 +144,7 @@ async def serve(
     port: int,
     stop: asyncio.Event | None = None,
     started: asyncio.Event | None = None,
+    plan: bool = True,
 ) -> None:
     """Run until SIGTERM/SIGINT (or ``stop``): timer, worker and HTTP server."""
     stop = stop or asyncio.Event()
@@ -152,15 +153,16 @@ async def serve(
         channels = await build_channels(ctx)
         stack.push_async_callback(_close_channels, channels)
         worker = build_worker(ctx, channels, metrics)
-        result = await plan_all(ctx)
-        log_event(
-            log,
-            "planned",
-            rows=result.planned,
-            inserted=result.report.inserted,
-            updated=result.report.updated,
-            withdrawn=result.report.withdrawn,
-        )
+        if plan:
+            result = await plan_all(ctx)
+            log_event(
+                log,
+                "planned",
+                rows=result.planned,
+                inserted=result.report.inserted,
+                updated=result.report.updated,
+                withdrawn=result.report.withdrawn,
+            )
 
         async def wake() -> object:
             await worker.drain()

@@ -84,6 +84,10 @@ class Database:
         """Create the schema or bring it to the newest migration."""
 
         def run(connection: Connection) -> None:
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together: one migrates, the others wait and
+                # then find nothing to do.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7270601)")
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")

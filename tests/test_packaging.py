@@ -7,9 +7,13 @@ import os
 import re
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import tomllib
+import urllib.request
 from pathlib import Path
 
 import icalendar
@@ -17,8 +21,6 @@ import pytest
 import typer
 
 from bot.cli import build_cli
-from bot.config import load_config
-from scheduler.model import CouncilKind
 from tests.conftest import REPO
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
@@ -81,14 +83,7 @@ def _readme_commands() -> list[str]:
 
 def test_readme_starts_with_the_two_setup_commands() -> None:
     run, test = _readme_commands()
-    lbrs = {
-        c.key
-        for c in load_config(environ={}, cwd=REPO).settings.councils
-        if c.kind is CouncilKind.LBR
-    }
-    shown = re.search(r"aarshjul cycle show --council (\S+)", run)
-    assert "pip install -e ." in run and "aarshjul init" in run
-    assert shown is not None and shown.group(1) in lbrs
+    assert "pip install -e ." in run and run.endswith("aarshjul run")
     assert test.endswith("pytest") and "'.[dev]'" in test
 
 
@@ -143,3 +138,50 @@ def test_console_script_runs_the_readme_flow_in_a_fresh_folder(tmp_path: Path) -
     assert uids[0] and uids[0] == uids[1]
     bad = run("cycle", "show", "--council", "lbr-nope")
     assert bad.returncode == 1 and "lbr-nope" in bad.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_starts_on_a_fresh_folder_serves_healthz_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """The README's first command (minus the install): ``aarshjul run`` on embedded defaults."""
+    shutil.copy(REPO / "config.toml", tmp_path / "config.toml")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AARSHJUL", "SLACK_")) and k != "DATABASE_URL"
+    }
+    port = _free_port()
+    proc = subprocess.Popen(
+        [_script(), "run", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = json.loads(r.read())
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None, proc.stdout.read() if proc.poll() is not None else "no answer"
+        assert body["status"] == "ok" and body["scheduler"] == "running"
+        assert (tmp_path / "aarshjul.db").is_file()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            assert "aarshjul_outbox_rows" in r.read().decode()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "stopping" in out

@@ -9,9 +9,8 @@ from sqlalchemy.engine import make_url
 from bot.cli.common import CliState, actor, run
 from bot.i18n import t
 from bot.services.app import AppContext
-from bot.services.councils import list_councils, sync_councils
-from bot.services.cycle import check_year, instantiate_year
-from bot.services.reminders import sync_reminders
+from bot.services.cycle import check_year
+from bot.services.setup import prepare
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -28,24 +27,14 @@ def register(app: typer.Typer, state: CliState) -> None:
             years = sorted({ctx.today().year, ctx.today().year + 1, *(year or [])})
             for y in years:
                 check_year(y)
-            await ctx.db.upgrade()
-            now = ctx.clock.now()
-            who = actor()
-            async with ctx.db.transaction() as session:
-                synced = await sync_councils(
-                    session, ctx.config.settings.councils, now=now, actor=who
-                )
-                created = updated = unchanged = removed = 0
-                for council in await list_councils(session):
-                    for y in years:
-                        result = await instantiate_year(
-                            session, council, y, ctx.template, ctx.calendar, now=now, actor=who
-                        )
-                        created += result.created
-                        updated += result.updated
-                        unchanged += result.unchanged
-                        removed += result.removed
-                await sync_reminders(session, ctx)
+            report = await prepare(ctx, years, actor=actor())
+            synced = report.councils
+            created, updated, unchanged, removed = (
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.removed,
+            )
             location = make_url(ctx.db.url).render_as_string(hide_password=True)
             typer.echo(t(language, "init.database", database=location, source=ctx.config.source))
             typer.echo(

@@ -11,6 +11,7 @@ from bot.i18n import t
 from bot.observability import configure_logging, log_event
 from bot.runner import drain, serve
 from bot.services.app import AppContext
+from bot.services.setup import prepare
 from storage import audit, outbox
 
 log = logging.getLogger("aarshjul.run")
@@ -153,13 +154,18 @@ def register(app: typer.Typer, state: CliState) -> None:
                     reclaimed=len(report.reclaimed),
                 )
                 return
+            today = ctx.today()
+            await prepare(ctx, [today.year, today.year + 1], actor="aarshjul run")
             await serve(
                 ctx,
                 host=host or server.host,
                 port=server.port if port is None else port,
+                plan=False,
             )
 
         try:
-            run(state, body)
+            # Start-up migrates and loads config.toml itself (as init does), so a
+            # fresh volume or clone runs; --drain only works on what is there.
+            run(state, body, require_schema=drain_only)
         except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C
             raise typer.Exit(130) from None
