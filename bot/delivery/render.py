@@ -72,10 +72,12 @@ class Renderer:
         }
         kind = params.get("type", "deadline")
         if row.kind == "escalation":
-            reason_key = f"notify.condition.{row.condition}"
+            # The condition's own words when the catalogue has them (a hearing's
+            # "answers are missing"), else a generic sentence naming it.
+            entry = catalogue().get(f"notify.condition.{row.condition}")
             reason = (
-                t(lang, reason_key)
-                if reason_key in catalogue()
+                entry.get(lang) or entry["da"]
+                if entry
                 else t(lang, "notify.reminder.escalation.generic_reason", condition=row.condition)
             )
             subject = t(lang, "notify.reminder.escalation.subject", **fields)
