@@ -333,6 +333,19 @@ async def claim(
     return rows
 
 
+async def extend_lease(
+    session: AsyncSession, ids: Sequence[int], *, worker: str, until: datetime
+) -> int:
+    """Keep rows this worker is still delivering from being taken over."""
+    result = await session.execute(
+        update(OM)
+        .where(col(OM.id).in_(list(ids)), col(OM.claimed_by) == worker, col(OM.state) == SENDING)
+        .values(lease_until=until)
+        .returning(OM.__table__.c.id)
+    )
+    return len(result.all())
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one claimed row."""

@@ -151,11 +151,21 @@ class OutboxWorker:
         report.claimed = len(rows)
         if not rows:
             return report
-        outcomes = await self._deliver_all(rows)
-        now = self.clock.now()
-        async with self.db.transaction() as session:
-            await outbox.record(session, outcomes, worker=self.worker_id, now=now)
-            await self._save_dm_channels(session)
+        # Renewing the lease is stopped by an event, never by cancel(): a
+        # cancelled database call can leave its connection stuck.
+        done = asyncio.Event()
+        keeper = asyncio.create_task(
+            self._keep_lease([r.id for r in rows if r.id is not None], done)
+        )
+        try:
+            outcomes = await self._deliver_all(rows)
+            now = self.clock.now()
+            async with self.db.transaction() as session:
+                await outbox.record(session, outcomes, worker=self.worker_id, now=now)
+                await self._save_dm_channels(session)
+        finally:
+            done.set()
+            await keeper
         for o in outcomes:
             if o.state == outbox.SENT:
                 report.sent += 1
@@ -168,6 +178,27 @@ class OutboxWorker:
         for channel in {r.channel for r in rows}:
             await self.channels[channel].end_batch()
         return report
+
+    async def _keep_lease(self, ids: list[int], done: asyncio.Event) -> None:
+        """Renew the lease while a slow batch (rate limits, a slow server) is delivered,
+        so no other worker takes these rows over while this one is alive."""
+        interval = max(0.2, self.settings.lease.total_seconds() / 3)
+        while True:
+            try:
+                await asyncio.wait_for(done.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                async with self.db.transaction() as session:
+                    await outbox.extend_lease(
+                        session,
+                        ids,
+                        worker=self.worker_id,
+                        until=self.clock.now() + self.settings.lease,
+                    )
+            except Exception:
+                log.exception("could not renew the lease of %d rows", len(ids))
 
     async def drain(self) -> RunReport:
         """Housekeeping, then batches until nothing is claimable now."""
