@@ -2,7 +2,7 @@
 
 Order of precedence (last wins): the file named by ``AARSHJUL_CONFIG`` (else
 ``./config.toml``, else the built-in defaults), then ``AARSHJUL__SECTION__KEY``
-variables, then ``DATABASE_URL``. Secrets are read from the environment only;
+variables, then ``DATABASE_URL`` and ``SLACK_API_URL``. Secrets are read from the environment only;
 a secret-looking key in the file is refused so nobody commits one by mistake.
 """
 
@@ -361,6 +361,9 @@ def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = Non
     if environ.get("DATABASE_URL"):
         data.setdefault("database", {})["url"] = environ["DATABASE_URL"]
         overrides[("database", "url")] = "DATABASE_URL"
+    if environ.get("SLACK_API_URL"):
+        data.setdefault("slack", {})["api_url"] = environ["SLACK_API_URL"]
+        overrides[("slack", "api_url")] = "SLACK_API_URL"
 
     try:
         settings = Settings.model_validate(data)

@@ -33,13 +33,6 @@ from storage.models import OutboxMessage, Person
 log = logging.getLogger("aarshjul.run")
 
 
-def slack_api_url(ctx: AppContext, environ: dict[str, str] | None = None) -> str:
-    import os
-
-    env = os.environ if environ is None else environ
-    return env.get("SLACK_API_URL") or ctx.config.settings.slack.api_url
-
-
 async def build_channels(ctx: AppContext) -> dict[str, Channel]:
     """E-mail always (SMTP, or .eml files without a host); Slack with a bot token."""
     settings = ctx.config.settings
@@ -73,7 +66,7 @@ async def build_channels(ctx: AppContext) -> dict[str, Channel]:
             dm_channels = {u: d for u, d in known if u and d}
         channels["slack"] = SlackChannel(
             secrets.slack_bot_token.get_secret_value(),
-            slack_api_url(ctx),
+            settings.slack.api_url,
             dm_channels=dm_channels,
         )
     return channels

@@ -1,0 +1,240 @@
+"""Real servers on loopback for integration tests and benchmarks.
+
+* :class:`SlackStandIn`: a Slack-compatible Web API (aiohttp) that records every
+  call and can answer 429 with ``Retry-After``, 500, or a Slack error, by method.
+* :class:`SmtpStandIn`: an aiosmtpd SMTP server in the caller's event loop that
+  records every message and can answer 451, drop the connection, or refuse a
+  recipient with 550.
+
+Both bind port 0 in the running loop, so there is no thread and no port race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+@dataclass
+class RecordedCall:
+    method: str
+    args: dict[str, Any]
+    at: float
+    status: int
+    #: The "ok" of the JSON answer (False for HTTP errors).
+    ok: bool = False
+
+
+@dataclass
+class _Fault:
+    status: int
+    retry_after: int | None = None
+    error: str | None = None
+
+
+class SlackStandIn:
+    """Answers the Web API methods the bot uses, as Slack documents them."""
+
+    def __init__(self) -> None:
+        self.calls: list[RecordedCall] = []
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._channel_errors: dict[str, str] = {}
+        self._user_errors: dict[str, str] = {}
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.delay = 0.0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def fail_next(
+        self, method: str, *, status: int, count: int = 1, retry_after: int | None = None
+    ) -> None:
+        """The next ``count`` calls of ``method`` answer ``status`` (429 with Retry-After)."""
+        queue = self._faults.setdefault(method, deque())
+        queue.extend(_Fault(status, retry_after) for _ in range(count))
+
+    def error_for_channel(self, channel: str, error: str) -> None:
+        self._channel_errors[channel] = error
+
+    def error_for_user(self, user: str, error: str) -> None:
+        self._user_errors[user] = error
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def posted(self) -> list[RecordedCall]:
+        """chat.postMessage calls that posted a message."""
+        return [c for c in self.calls_to("chat.postMessage") if c.ok]
+
+    async def start(self) -> SlackStandIn:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> SlackStandIn:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        raw = await request.read()
+        if request.content_type == "application/json":
+            args = json.loads(raw or b"{}")
+        else:
+            args = dict(parse_qsl(raw.decode()))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        queue = self._faults.get(method)
+        if queue:
+            fault = queue.popleft()
+            self.calls.append(RecordedCall(method, args, time.monotonic(), fault.status))
+            if fault.status == 429:
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(fault.retry_after or 1)},
+                )
+            return web.Response(status=fault.status, text="Internal Server Error")
+        call = RecordedCall(method, args, time.monotonic(), 200)
+        self.calls.append(call)
+        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        answer = self._answer(method, args)
+        call.ok = bool(answer.get("ok"))
+        return web.json_response(answer)
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0001"}
+        if method == "conversations.open":
+            user = str(args.get("users", ""))
+            if not user:
+                return {"ok": False, "error": "invalid_arguments"}
+            if user in self._user_errors:
+                return {"ok": False, "error": self._user_errors[user]}
+            return {"ok": True, "channel": {"id": "D" + user[1:]}}
+        if method == "chat.postMessage":
+            channel = str(args.get("channel", ""))
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            if channel in self._channel_errors:
+                return {"ok": False, "error": self._channel_errors[channel]}
+            if not args.get("text") and not args.get("blocks"):
+                return {"ok": False, "error": "no_text"}
+            ts = f"1700000000.{next(self._ts):06d}"
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
+        return {"ok": True}
+
+
+@dataclass
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    message: Message = field(repr=False)
+
+    @property
+    def message_id(self) -> str | None:
+        return self.message["Message-ID"]
+
+
+class _Handler:
+    def __init__(self, owner: SmtpStandIn) -> None:
+        self.owner = owner
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        code = self.owner.refused.get(address.lower())
+        if code:
+            return f"{code} 5.1.1 <{address}>: no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        owner = self.owner
+        if owner.tempfail > 0:
+            owner.tempfail -= 1
+            owner.tempfailed += 1
+            return "451 4.3.0 Try again later"
+        if owner.drop_after is not None:
+            if owner.drop_after <= 0:
+                owner.drop_after = None
+                owner.dropped += 1
+                # Close without an answer: the client sees the connection die after DATA.
+                server.transport.close()
+                return "421 closing"
+            owner.drop_after -= 1
+        data = envelope.content if isinstance(envelope.content, bytes) else b""
+        owner.messages.append(
+            ReceivedMail(
+                str(envelope.mail_from), list(envelope.rcpt_tos), data, message_from_bytes(data)
+            )
+        )
+        return "250 OK"
+
+
+class SmtpStandIn:
+    """An SMTP server in the running loop; faults are counters the test sets."""
+
+    def __init__(self) -> None:
+        self.messages: list[ReceivedMail] = []
+        self.refused: dict[str, int] = {}
+        self.tempfail = 0
+        self.tempfailed = 0
+        self.drop_after: int | None = None
+        self.dropped = 0
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._server: asyncio.AbstractServer | None = None
+
+    def reject_recipient(self, address: str, code: int = 550) -> None:
+        self.refused[address.lower()] = code
+
+    def message_ids(self) -> list[str]:
+        return [m.message_id or "" for m in self.messages]
+
+    async def start(self) -> SmtpStandIn:
+        loop = asyncio.get_running_loop()
+        handler = _Handler(self)
+        self._server = await loop.create_server(
+            lambda: SMTP(handler, hostname="localhost", loop=loop), self.host, 0
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def __aenter__(self) -> SmtpStandIn:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
