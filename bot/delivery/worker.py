@@ -216,7 +216,8 @@ class OutboxWorker:
             loud, quiet, lease = await outbox.next_due_split(session, channels=list(self.channels))
         found = [v for v in (loud, lease) if v is not None]
         if quiet is not None:
-            found.append(self.window.next_allowed(quiet))
+            # An overdue scheduled row waits for the next allowed minute from now.
+            found.append(self.window.next_allowed(max(quiet, self.clock.now())))
         return min(found) if found else None
 
     async def _deliver_all(self, rows: list[OutboxMessage]) -> list[outbox.Outcome]:
