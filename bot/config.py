@@ -106,6 +106,18 @@ class RemindersConfig(_Section):
     #: Minimum hearing length in days; shorter ones warn the secretary.
     min_hearing_days: int = Field(default=14, ge=1)
 
+    @model_validator(mode="after")
+    def _send_inside_working_hours(self) -> RemindersConfig:
+        if not self.quiet_end < self.quiet_start:
+            raise ValueError("quiet_end (the morning) must come before quiet_start (the evening)")
+        if not self.quiet_end <= self.send_at < self.quiet_start:
+            raise ValueError(
+                f"send_at must lie between quiet_end ({self.quiet_end:%H:%M}) and "
+                f"quiet_start ({self.quiet_start:%H:%M}), or reminders on the day itself "
+                "would go out after their deadline"
+            )
+        return self
+
     @field_validator("offsets")
     @classmethod
     def _non_negative(cls, value: tuple[int, ...]) -> tuple[int, ...]:

@@ -208,6 +208,9 @@ def plan_deadlines(
         for offset in d.offsets:
             day = window.calendar.shift_working_days(anchor, -offset)
             due = window.next_allowed(window.local(day, send_at))
+            if due >= expires:
+                # An evening send_at would push the day's reminder past its deadline.
+                due = window.next_allowed(window.local(day, window.start))
             for r in council.recipients(d.audiences):
                 planned.append(_notification(d, r, Kind.REMINDER, slot_name(offset), due, expires))
         for esc in d.escalations:
@@ -264,36 +267,44 @@ def plan_digests(
     window: SendWindow,
     *,
     send_at: time,
+    now: datetime | None = None,
 ) -> list[PlannedNotification]:
-    """The next weekly digest (Monday at ``send_at``) for each opted-in recipient.
+    """This week's and next week's digest (Monday at ``send_at``) per opted-in recipient.
 
-    The digest's content is gathered when it is sent, so it shows the deadlines as
+    The content is gathered when the digest is sent, so it shows the deadlines as
     they stand that morning; the key holds the ISO week, so each week sends once.
+    This week's stays planned all week: on a closed Monday it goes out on
+    Tuesday, after the morning's re-plan has run. With ``now``, this week's is
+    left out once its time has passed (someone who opts in on a Wednesday starts
+    with next week's); a row already planned for it stays and is sent.
     """
-    monday = today + timedelta(days=(7 - today.weekday()) % 7)
-    iso = monday.isocalendar()
-    week = f"w{iso.year}-{iso.week:02d}"
-    due = window.next_allowed(window.local(monday, send_at))
-    # A digest is pointless once its week is over.
-    expires = window.local(monday + timedelta(days=7), time(0, 0))
+    this_monday = today - timedelta(days=today.weekday())
     planned = []
-    for r in recipients:
-        source = f"digest:{r.who}"
-        planned.append(
-            PlannedNotification(
-                key=f"{source}/{week}/{r.channel}",
-                group_key=f"{source}/{r.channel}",
-                kind=Kind.DIGEST,
-                source=source,
-                council_id=None,
-                person_id=r.person_id,
-                channel=r.channel,
-                address=r.address,
-                language=r.language,
-                message="digest",
-                params={"week_start": monday.isoformat()},
-                due_at=due,
-                expires_at=expires,
+    for monday in (this_monday, this_monday + timedelta(days=7)):
+        iso = monday.isocalendar()
+        week = f"w{iso.year}-{iso.week:02d}"
+        due = window.next_allowed(window.local(monday, send_at))
+        if now is not None and monday == this_monday and due < now:
+            continue
+        # A digest is pointless once its week is over.
+        expires = window.local(monday + timedelta(days=7), time(0, 0))
+        for r in recipients:
+            source = f"digest:{r.who}"
+            planned.append(
+                PlannedNotification(
+                    key=f"{source}/{week}/{r.channel}",
+                    group_key=f"{source}/{r.channel}",
+                    kind=Kind.DIGEST,
+                    source=source,
+                    council_id=None,
+                    person_id=r.person_id,
+                    channel=r.channel,
+                    address=r.address,
+                    language=r.language,
+                    message="digest",
+                    params={"week_start": monday.isoformat()},
+                    due_at=due,
+                    expires_at=expires,
+                )
             )
-        )
     return planned

@@ -111,6 +111,7 @@ async def sync_plan(
     sources: Iterable[str] | None = None,
     source_prefix: str | None = None,
     council_ids: Iterable[int] | None = None,
+    due_after: datetime | None = None,
     now: datetime,
 ) -> SyncReport:
     """Make the pending rows of a scope match a fresh plan.
@@ -122,31 +123,33 @@ async def sync_plan(
     go out again because its deadline moved.
 
     The scope is the rows whose source is in ``sources``, or whose source starts
-    with ``source_prefix`` (within ``council_ids`` when given).
+    with ``source_prefix`` (within ``council_ids``, and due after ``due_after``,
+    when given).
     """
     report = SyncReport()
     wanted = {p.key: p for p in planned}
-    scope = _scope(sources, source_prefix, council_ids)
-    existing: dict[str, tuple[int, str, datetime, datetime | None, str, str]] = {}
+    scope = _scope(sources, source_prefix, council_ids, due_after)
+    existing: dict[str, tuple[Any, ...]] = {}
+    columns = (
+        OM.id, OM.key, OM.state, OM.due_at, OM.expires_at, OM.payload, OM.address,
+        OM.language, OM.quiet, OM.condition,
+    )  # fmt: skip
+
+    def keep(r: Any) -> None:
+        existing[r.key] = (
+            r.id, r.state, r.due_at, r.expires_at, r.payload, r.address,
+            r.language, r.quiet, r.condition,
+        )  # fmt: skip
+
     if scope is not None:
-        rows = await session.execute(
-            select(OM.id, OM.key, OM.state, OM.due_at, OM.expires_at, OM.payload, OM.address).where(
-                scope
-            )
-        )
-        for r in rows:
-            existing[r.key] = (r.id, r.state, r.due_at, r.expires_at, r.payload, r.address)
+        for r in await session.execute(select(*columns).where(scope)):
+            keep(r)
     # Keys outside the scope's rows (another scope planned them) are looked up too.
     unknown = [k for k in wanted if k not in existing]
     for start in range(0, len(unknown), _CHUNK):
         chunk = unknown[start : start + _CHUNK]
-        rows = await session.execute(
-            select(OM.id, OM.key, OM.state, OM.due_at, OM.expires_at, OM.payload, OM.address).where(
-                col(OM.key).in_(chunk)
-            )
-        )
-        for r in rows:
-            existing[r.key] = (r.id, r.state, r.due_at, r.expires_at, r.payload, r.address)
+        for r in await session.execute(select(*columns).where(col(OM.key).in_(chunk))):
+            keep(r)
 
     new = [p for k, p in wanted.items() if k not in existing]
     report.inserted = await enqueue(session, new, now=now)
@@ -157,7 +160,10 @@ async def sync_plan(
         if row is None or row[1] != PENDING:
             continue
         payload = payload_of(p)
-        if (row[2], row[3], row[4], row[5]) != (p.due_at, p.expires_at, payload, p.address):
+        wanted_values = (
+            p.due_at, p.expires_at, payload, p.address, p.language, p.quiet, p.condition,
+        )  # fmt: skip
+        if tuple(row[2:]) != wanted_values:
             changes.append(
                 {
                     "row_id": row[0],
@@ -165,6 +171,9 @@ async def sync_plan(
                     "new_expires": p.expires_at,
                     "new_payload": payload,
                     "new_address": p.address,
+                    "new_language": p.language,
+                    "new_quiet": p.quiet,
+                    "new_condition": p.condition,
                     "now": now,
                 }
             )
@@ -177,6 +186,9 @@ async def sync_plan(
                 expires_at=bindparam("new_expires", type_=UTCDateTime()),
                 payload=bindparam("new_payload"),
                 address=bindparam("new_address"),
+                language=bindparam("new_language"),
+                quiet=bindparam("new_quiet"),
+                condition=bindparam("new_condition"),
                 updated_at=bindparam("now", type_=UTCDateTime()),
             )
         )
@@ -193,8 +205,11 @@ def _scope(
     sources: Iterable[str] | None,
     source_prefix: str | None,
     council_ids: Iterable[int] | None,
+    due_after: datetime | None = None,
 ) -> Any:
     clauses = []
+    if due_after is not None:
+        clauses.append(col(OM.due_at) > due_after)
     if sources is not None:
         clauses.append(col(OM.source).in_(list(sources)))
     if source_prefix is not None:
@@ -314,10 +329,16 @@ async def claim(
         due.append(t.c.quiet.is_(False))
     pick = select(t.c.id).where(*due).order_by(t.c.due_at, t.c.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
+        # Pick once, in a materialised CTE: as a plain IN (subquery) PostgreSQL may
+        # re-run the locking subquery per row and take every due row, not ``limit``.
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        chosen: Any = select(picked.c.id).scalar_subquery()
+    else:
+        # SQLite has one writer at a time: the single statement is the lock.
+        chosen = pick.scalar_subquery()
     stmt = (
         update(OM)
-        .where(col(OM.id).in_(pick.scalar_subquery()), col(OM.state) == PENDING)
+        .where(col(OM.id).in_(chosen), col(OM.state) == PENDING)
         .values(
             state=SENDING,
             claimed_by=worker,

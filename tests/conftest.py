@@ -24,7 +24,7 @@ from storage.db import Database
 
 PG_ENV = "AARSHJUL_TEST_DATABASE_URL"
 REPO = Path(__file__).resolve().parent.parent
-TABLES = ("council", "person", "membership", "cycle_event", "audit_log")
+TABLES = ("council", "person", "membership", "cycle_event", "audit_log", "outbox")
 T = TypeVar("T")
 
 

@@ -107,6 +107,7 @@ class OutboxWorker:
         self.conditions = dict(conditions or {})
         self.metrics = metrics
         self._lock = asyncio.Lock()
+        self._used: set[str] = set()
 
     async def housekeeping(self) -> RunReport:
         """Reclaim rows of dead workers; skip stale and superseded rows."""
@@ -175,8 +176,7 @@ class OutboxWorker:
                 report.failed += 1
             else:
                 report.skipped += 1
-        for channel in {r.channel for r in rows}:
-            await self.channels[channel].end_batch()
+        self._used.update(r.channel for r in rows)
         return report
 
     async def _keep_lease(self, ids: list[int], done: asyncio.Event) -> None:
@@ -204,11 +204,18 @@ class OutboxWorker:
         """Housekeeping, then batches until nothing is claimable now."""
         async with self._lock:
             report = await self.housekeeping()
-            while True:
-                batch = await self.run_batch()
-                report.add(batch)
-                if batch.claimed < self.settings.batch_size:
-                    return report
+            try:
+                while True:
+                    batch = await self.run_batch()
+                    report.add(batch)
+                    if batch.claimed < self.settings.batch_size:
+                        return report
+            finally:
+                # Connections stay open across the batches of one run, then close:
+                # the next run may be hours away.
+                for name in sorted(self._used):
+                    await self.channels[name].end_batch()
+                self._used.clear()
 
     async def next_wakeup(self) -> datetime | None:
         """When the next row becomes claimable, moved out of quiet hours if it waits for them."""

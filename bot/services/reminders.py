@@ -230,7 +230,7 @@ async def plan(
     planned = plan_deadlines(deadlines, audiences, window, send_at=send_at, now=now)
     if digests:
         planned += plan_digests(
-            await digest_recipients(session, ctx), today, window, send_at=send_at
+            await digest_recipients(session, ctx), today, window, send_at=send_at, now=now
         )
     return planned
 
@@ -257,12 +257,21 @@ async def sync_reminders(
     report = outbox.SyncReport()
     for source in SOURCES:
         mine = [p for p in planned if p.source.startswith(source.prefix)]
+        # A full re-plan also withdraws the rows of councils no longer active.
         report += await outbox.sync_plan(
-            session, mine, source_prefix=source.prefix, council_ids=ids, now=now
+            session,
+            mine,
+            source_prefix=source.prefix,
+            council_ids=None if everything else ids,
+            now=now,
         )
     if everything:
         mine = [p for p in planned if p.kind is Kind.DIGEST]
-        report += await outbox.sync_plan(session, mine, source_prefix="digest:", now=now)
+        # Only digests still to come are withdrawn (an opt-out); one whose morning
+        # has passed is this week's, sent or about to be caught up.
+        report += await outbox.sync_plan(
+            session, mine, source_prefix="digest:", due_after=now, now=now
+        )
     return SyncResult(report=report, planned=len(planned))
 
 
