@@ -16,9 +16,10 @@ catches up from the outbox.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -42,6 +43,9 @@ class Timer:
         now: the clock (UTC instants), used to keep wake-ups from lying in the past.
     """
 
+    #: Seconds within which the next due time is waited for in the running wake-up.
+    NEAR = 1.0
+
     def __init__(
         self,
         *,
@@ -63,6 +67,8 @@ class Timer:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.next_wake: datetime | None = None
+        self._waking = False
+        self._again = False
 
     @property
     def running(self) -> bool:
@@ -88,6 +94,11 @@ class Timer:
         """Wake the worker at ``at`` (now when None or in the past)."""
         now = self._now()
         when = now if at is None or at < now else at
+        if self._waking and when <= now + timedelta(seconds=self.NEAR):
+            # A wake-up is running: it looks again before it ends (APScheduler
+            # would skip a second instance of the job).
+            self._again = True
+            return
         self.next_wake = when
         self._scheduler.add_job(
             self._run_wake,
@@ -97,14 +108,32 @@ class Timer:
         )
 
     async def _run_wake(self) -> None:
-        try:
-            upcoming = await self._wake()
-        except Exception:
-            # The sweep tries again; the error must not kill the scheduler.
-            log.exception("outbox wake-up failed")
+        if self._waking:
+            self._again = True
             return
-        if upcoming is not None:
-            self.poke(upcoming)
+        self._waking = True
+        try:
+            while True:
+                self._again = False
+                try:
+                    upcoming = await self._wake()
+                except Exception:
+                    # The sweep tries again; the error must not kill the scheduler.
+                    log.exception("outbox wake-up failed")
+                    return
+                if self._again:
+                    continue
+                if upcoming is None:
+                    return
+                wait = (upcoming - self._now()).total_seconds()
+                if wait > self.NEAR:
+                    break
+                # Due within the second: wait here rather than through a job,
+                # which APScheduler would skip while this one still runs.
+                await asyncio.sleep(max(0.0, wait))
+        finally:
+            self._waking = False
+        self.poke(upcoming)
 
     async def _run_daily(self) -> None:
         try:

@@ -79,13 +79,14 @@ async def enqueue(
     Returns:
         How many rows were inserted.
     """
-    inserted = 0
     batch = [_row_values(p, now) for p in planned]
-    for start in range(0, len(batch), _CHUNK):
-        chunk = batch[start : start + _CHUNK]
-        stmt = _insert(session).values(chunk).on_conflict_do_nothing(index_elements=["key"])
-        result = await session.execute(stmt.returning(OM.__table__.c.id))
-        inserted += len(result.all())
+    if not batch:
+        return 0
+    # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
+    # without compiling one giant statement per chunk.
+    stmt = _insert(session).on_conflict_do_nothing(index_elements=["key"])
+    result = await session.execute(stmt.returning(OM.__table__.c.id), batch)
+    inserted = len(result.all())
     return inserted
 
 
