@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import sys
 import tempfile
 import time
+import uuid
 import warnings
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from datetime import time as dtime
 from email.message import EmailMessage
@@ -199,15 +202,48 @@ async def baseline(servers: Servers) -> tuple[float, float, float]:
     return t_smtp, t_slack, t_both
 
 
+@contextlib.contextmanager
+def _database(server_url: str | None) -> Iterator[str | None]:
+    """A fresh PostgreSQL database on that server for the run, dropped afterwards."""
+    if not server_url:
+        yield None
+        return
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(server_url)
+    name = f"aarshjul_bench_{uuid.uuid4().hex[:8]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(
+            host=base.host, port=base.port or 5432, user=base.username,
+            password=base.password, database=base.database or "postgres",
+        )  # fmt: skip
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(drivername="postgresql", database=name).render_as_string(False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     n = COUNCILS * MEMBERS * 2
-    with tempfile.TemporaryDirectory() as tmp, Servers() as servers:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Servers() as servers,
+        _database(args.database_url) as pg_url,
+    ):
         workdir = Path(tmp)
-        url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+        url = pg_url or f"sqlite:///{workdir / 'bench.db'}"
         # Baseline before and after ours, averaged: the machine's load drifts.
         first = asyncio.run(baseline(servers))
         figures = asyncio.run(ours(url, servers, workdir))

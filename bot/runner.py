@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 from contextlib import AsyncExitStack, suppress
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -78,8 +79,6 @@ def build_worker(
     metrics: Metrics | None = None,
     worker_id: str | None = None,
 ) -> OutboxWorker:
-    from datetime import timedelta
-
     o = ctx.config.settings.outbox
     return OutboxWorker(
         ctx.db,
@@ -200,6 +199,4 @@ async def serve(
         await stop.wait()
         log_event(log, "stopping")
         timer.shutdown()
-        # Let a batch in hand finish and record its results before closing.
-        async with worker._lock:
-            pass
+        await worker.wait_idle()

@@ -53,13 +53,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                     }
                 )
                 return
-            typer.echo(
-                t(
-                    language,
-                    "outbox.status.counts",
-                    **{k: v for k, v in st.counts.items()},
-                )
-            )
+            typer.echo(t(language, "outbox.status.counts", **st.counts))
             typer.echo(
                 t(
                     language,

@@ -25,26 +25,10 @@ from bot.delivery.base import Message, PermanentDeliveryError, TemporaryDelivery
 
 log = logging.getLogger(__name__)
 
-#: Slack error codes that another try will not fix.
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "user_not_found",
-        "users_not_found",
-        "not_in_channel",
-        "is_archived",
-        "account_inactive",
-        "cannot_dm_bot",
-        "user_disabled",
-        "msg_too_long",
-        "no_text",
-        "invalid_blocks",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "missing_scope",
-        "restricted_action",
-    }
+#: Slack error codes worth another try; every other error (``channel_not_found``,
+#: ``user_not_found``, ``not_in_channel``, ``invalid_auth`` …) fails the row at once.
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -168,19 +152,13 @@ class SlackChannel:
                             retry_after=retry_after,
                         ) from None
                     continue
-                if status >= 500 or error in (
-                    "internal_error",
-                    "fatal_error",
-                    "service_unavailable",
-                    "request_timeout",
-                ):
+                if status >= 500 or error in TRANSIENT_ERRORS:
                     if last:
                         raise TemporaryDeliveryError(f"{method}: {error}") from None
                     await self._sleep(backoff * (0.5 + random.random()))
                     backoff *= 2
                     continue
-                if error in PERMANENT_ERRORS or 400 <= status < 500:
-                    raise PermanentDeliveryError(f"{method}: {error}") from None
+                # Any other error: another try would meet the same answer.
                 raise PermanentDeliveryError(f"{method}: {error}") from None
             except (TimeoutError, aiohttp.ClientError, SlackClientError, OSError) as exc:
                 reason = f"{type(exc).__name__}: {exc}".rstrip(": ")

@@ -17,7 +17,7 @@ import random
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -217,6 +217,11 @@ class OutboxWorker:
                     await self.channels[name].end_batch()
                 self._used.clear()
 
+    async def wait_idle(self) -> None:
+        """Return once a run in hand has delivered and recorded its batch."""
+        async with self._lock:
+            return
+
     async def next_wakeup(self) -> datetime | None:
         """When the next row becomes claimable, moved out of quiet hours if it waits for them."""
         async with self.db.session() as session:
@@ -244,7 +249,7 @@ class OutboxWorker:
         return [o if o is not None else next(delivered) for _, _, o in prepared]
 
     async def _prepare(
-        self, session: AsyncSession, row: OutboxMessage, today: object
+        self, session: AsyncSession, row: OutboxMessage, today: date
     ) -> tuple[OutboxMessage, Message | None, outbox.Outcome | None]:
         assert row.id is not None
         if row.condition:
@@ -267,7 +272,7 @@ class OutboxWorker:
                     self._finish(row, outbox.SKIPPED, f"condition {row.condition} does not hold"),
                 )
         try:
-            message = await self.renderer.render(session, row, today)  # type: ignore[arg-type]
+            message = await self.renderer.render(session, row, today)
         except Exception as exc:
             log.exception("cannot render outbox row %s (%s)", row.id, row.key)
             return row, None, self._finish(row, outbox.FAILED, f"cannot render: {exc!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Protocol
 
 from sqlmodel import col, select
@@ -334,7 +334,3 @@ async def plan_all(ctx: AppContext) -> SyncResult:
         result = await sync_reminders(session, ctx)
         await plan_failure_reports(session, ctx)
     return result
-
-
-def local_due(ctx: AppContext, instant: datetime) -> datetime:
-    return instant.astimezone(ctx.tz)
