@@ -18,15 +18,17 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from bot.delivery.base import Channel
+from bot.delivery.base import Channel, PermanentDeliveryError, TemporaryDeliveryError
 from bot.delivery.email import FileChannel, SmtpChannel
 from bot.delivery.render import Renderer
 from bot.delivery.slack import SlackChannel
 from bot.delivery.worker import OutboxWorker, RunReport, WorkerSettings
+from bot.i18n import user_error
 from bot.observability import Metrics, log_event
 from bot.services.app import AppContext
 from bot.services.reminders import plan_all, send_window
 from bot.web import build_web_app
+from scheduler.errors import ConfigError
 from scheduler.timer import Timer
 from storage import outbox
 from storage.models import OutboxMessage, Person
@@ -106,6 +108,21 @@ async def _close_channels(channels: dict[str, Channel]) -> None:
             log.exception("closing channel %s", channel.name)
 
 
+async def _check_slack(channels: dict[str, Channel]) -> None:
+    """A refused token stops start-up; an unreachable Slack only warns (rows wait)."""
+    slack = channels.get("slack")
+    if not isinstance(slack, SlackChannel):
+        return
+    try:
+        bot_user = await slack.check()
+    except PermanentDeliveryError as exc:
+        raise user_error(ConfigError, "run.slack_refused", why=str(exc)) from None
+    except TemporaryDeliveryError as exc:
+        log_event(log, "slack-unreachable", logging.WARNING, error=str(exc))
+        return
+    log_event(log, "slack-ok", bot_user=bot_user)
+
+
 async def drain(ctx: AppContext, *, worker_id: str | None = None) -> RunReport:
     """Deliver everything due now, taking over rows of dead workers once their
     lease runs out, and return when nothing is due or in flight."""
@@ -144,6 +161,7 @@ async def serve(
     async with AsyncExitStack() as stack:
         channels = await build_channels(ctx)
         stack.push_async_callback(_close_channels, channels)
+        await _check_slack(channels)
         worker = build_worker(ctx, channels, metrics)
         if plan:
             result = await plan_all(ctx)
@@ -173,15 +191,20 @@ async def serve(
             sweep_seconds=o.sweep_seconds,
             daily_at=o.daily_at,
         )
-        timer.start()
-        stack.callback(timer.shutdown)
-
         app = build_web_app(ctx.db, ctx.clock, metrics, lambda: timer.running)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise user_error(
+                ConfigError, "run.cannot_listen", host=host, port=port, why=exc.strerror or exc
+            ) from None
+        # The port is ours: only now start delivering.
+        timer.start()
+        stack.callback(timer.shutdown)
         bound = [a for a in runner.addresses if isinstance(a, tuple)]
         log_event(
             log,

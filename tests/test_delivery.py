@@ -293,3 +293,23 @@ async def test_everything_at_once_arrives_exactly_once(
     assert Counter(c.args["channel"] for c in slack.posted()) == {"D" + u[1:]: 1 for u in users}
     received = Counter(smtp.message_ids())
     assert len(received) == 20 and max(received.values()) == 1
+
+
+async def test_a_refused_slack_token_stops_start_up_with_a_clear_message(
+    slack: SlackStandIn,
+) -> None:
+    from bot.delivery.base import PermanentDeliveryError
+    from bot.runner import _check_slack
+    from scheduler.errors import ConfigError
+
+    good = SlackChannel("xoxb-test", slack.base_url)
+    bad = SlackChannel("xoxp-not-a-bot-token", slack.base_url)
+    try:
+        assert await good.check() == "UBOT"
+        with pytest.raises(PermanentDeliveryError, match="not_authed"):
+            await bad.check()
+        with pytest.raises(ConfigError, match="Slack refuses SLACK_BOT_TOKEN"):
+            await _check_slack({"slack": bad})
+    finally:
+        await good.close()
+        await bad.close()

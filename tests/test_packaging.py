@@ -185,3 +185,27 @@ def test_run_starts_on_a_fresh_folder_serves_healthz_and_stops_on_sigterm(
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "stopping" in out
+
+
+def test_run_on_a_port_in_use_says_so_and_exits_1(tmp_path: Path) -> None:
+    shutil.copy(REPO / "config.toml", tmp_path / "config.toml")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AARSHJUL", "SLACK_")) and k != "DATABASE_URL"
+    }
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [_script(), "run", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f"kan ikke lytte på 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr

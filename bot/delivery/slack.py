@@ -168,6 +168,19 @@ class SlackChannel:
                 backoff *= 2
         raise TemporaryDeliveryError(f"{method}: gave up")  # pragma: no cover
 
+    async def check(self) -> str:
+        """Ask Slack who the token is (``auth.test``), so a bad token stops start-up.
+
+        Returns:
+            The bot's user id.
+
+        Raises:
+            PermanentDeliveryError: Slack refused the token.
+            TemporaryDeliveryError: Slack could not be reached; delivery will retry.
+        """
+        response = await self._call("auth.test")
+        return str(response.get("user_id") or "")
+
     async def end_batch(self) -> None:
         return None
 
