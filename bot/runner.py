@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 from contextlib import AsyncExitStack, suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -174,7 +174,7 @@ async def serve(
                 withdrawn=result.report.withdrawn,
             )
 
-        async def wake() -> object:
+        async def wake() -> datetime | None:
             await worker.drain()
             return await worker.next_wakeup()
 
@@ -184,7 +184,7 @@ async def serve(
 
         o = ctx.config.settings.outbox
         timer = Timer(
-            wake=wake,  # type: ignore[arg-type]
+            wake=wake,
             daily=daily,
             tz=ctx.tz,
             now=ctx.clock.now,
