@@ -146,3 +146,57 @@ async def test_healthz_says_503_when_the_database_or_the_scheduler_is_down(
             assert body["database"] == "unreachable" and body["scheduler"] == "stopped"
     finally:
         await gone.dispose()
+
+
+async def test_slack_posts_to_one_channel_at_most_once_a_second() -> None:
+    from bot.delivery.slack import SlackChannel
+    from tests.servers import SlackStandIn
+
+    now = [100.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 3))
+        now[0] += seconds
+
+    async with SlackStandIn() as slack:
+        channel = SlackChannel("xoxb-test", slack.base_url, sleep=sleep, monotonic=lambda: now[0])
+        try:
+            for text in ("første", "anden"):
+                await channel.send(Message(1, "k", "#lbr-odense", "s", text))
+            await channel.send(Message(2, "k2", "#lbr-gribskov", "s", "andet råd"))
+        finally:
+            await channel.close()
+    # The second post to #lbr-odense waited a full second; another channel did not.
+    assert waits == [1.0]
+    assert [c.args["channel"] for c in slack.posted()] == [
+        "#lbr-odense",
+        "#lbr-odense",
+        "#lbr-gribskov",
+    ]
+
+
+def test_json_logs_carry_the_delivery_fields() -> None:
+    import json
+    import logging
+
+    from bot.observability import JsonFormatter, log_event
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("aarshjul.test-json")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(Keep())
+    log_event(logger, "delivery", id=7, key="cycle:1/d7/email/person:1", channel="email",
+              attempt=2, result="sent")  # fmt: skip
+    [record] = records
+    assert record.getMessage() == (
+        "delivery id=7 key=cycle:1/d7/email/person:1 channel=email attempt=2 result=sent"
+    )
+    data = json.loads(JsonFormatter().format(record))
+    assert data["event"] == "delivery" and data["attempt"] == 2 and data["result"] == "sent"
+    assert data["key"] == "cycle:1/d7/email/person:1"
