@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -43,10 +45,35 @@ class _Fault:
     error: str | None = None
 
 
+#: Slack's own list of methods and their required arguments (from its OpenAPI
+#: description), when the machine has it; AARSHJUL_SLACK_METHODS names another copy.
+METHODS_FILE = Path(
+    os.environ.get("AARSHJUL_SLACK_METHODS", "/work/shared/slack-web-api-methods.json")
+)
+
+
+def required_arguments(path: Path = METHODS_FILE) -> dict[str, frozenset[str]]:
+    """Method → required arguments (the token travels in the header), or {} without the file."""
+    try:
+        methods = json.loads(path.read_text(encoding="utf-8"))["methods"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {
+        name: frozenset(spec.get("required", ())) - {"token"}
+        for name, spec in methods.items()
+        if isinstance(spec, dict)
+    }
+
+
 class SlackStandIn:
-    """Answers the Web API methods the bot uses, as Slack documents them."""
+    """Answers the Web API methods the bot uses, as Slack documents them.
+
+    A call that lacks an argument Slack requires is refused with
+    ``invalid_arguments``, as Slack would, when Slack's method list is at hand.
+    """
 
     def __init__(self) -> None:
+        self.required = required_arguments()
         self.calls: list[RecordedCall] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._channel_errors: dict[str, str] = {}
@@ -124,7 +151,12 @@ class SlackStandIn:
         self.calls.append(call)
         if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
             return web.json_response({"ok": False, "error": "not_authed"})
-        answer = self._answer(method, args)
+        missing = self.required.get(method, frozenset()) - set(args)
+        answer = (
+            {"ok": False, "error": "invalid_arguments", "missing": sorted(missing)}
+            if missing and method != "chat.postMessage"
+            else self._answer(method, args)
+        )
         call.ok = bool(answer.get("ok"))
         return web.json_response(answer)
 

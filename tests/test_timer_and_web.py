@@ -200,3 +200,20 @@ def test_json_logs_carry_the_delivery_fields() -> None:
     data = json.loads(JsonFormatter().format(record))
     assert data["event"] == "delivery" and data["attempt"] == 2 and data["result"] == "sent"
     assert data["key"] == "cycle:1/d7/email/person:1"
+
+
+async def test_the_slack_stand_in_refuses_a_call_without_its_required_arguments() -> None:
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from tests.servers import SlackStandIn
+
+    async with SlackStandIn() as slack:
+        if not slack.required:
+            pytest.skip("Slack's method list (slack-web-api-methods.json) is not on this machine")
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+        with pytest.raises(SlackApiError) as refused:
+            await client.api_call("users.lookupByEmail", json={})
+        assert refused.value.response["error"] == "invalid_arguments"
+        found = await client.api_call("conversations.open", json={"users": "U0000001"})
+        assert found["channel"]["id"] == "D0000001"
