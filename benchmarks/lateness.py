@@ -38,7 +38,7 @@ from bot.config import load_config
 from bot.runner import build_channels, build_worker
 from bot.services.app import open_app
 from scheduler.clock import SystemClock
-from scheduler.planner import Kind, PlannedNotification
+from scheduler.planner import notice
 from scheduler.timer import Timer
 from storage import outbox
 from storage.models import OutboxMessage
@@ -72,21 +72,13 @@ async def ours(servers: Servers, workdir: Path) -> list[float]:
         await ctx.db.upgrade()
         now = clock.now()
         planned = [
-            PlannedNotification(
-                key=f"late:{i}/email/m{i}",
-                group_key=f"late:{i}/email/m{i}",
-                kind=Kind.NOTICE,
-                source=f"late:{i}",
-                council_id=None,
-                person_id=None,
+            notice(
+                f"late:{i}",
                 channel="email",
                 address=f"m{i}@example.dk",
-                language="da",
-                message="notice",
-                params={"subject": "Påmindelse", "text": "Høringsfristen er i dag."},
+                subject="Påmindelse",
+                text="Høringsfristen er i dag.",
                 due_at=due,
-                expires_at=None,
-                quiet=False,
             )
             for i, due in enumerate(_due_times())
         ]

@@ -26,7 +26,8 @@ from bot.delivery.worker import OutboxWorker, RunReport, WorkerSettings
 from bot.i18n import user_error
 from bot.observability import Metrics, log_event
 from bot.services.app import AppContext
-from bot.services.reminders import plan_all, send_window
+from bot.services.reminders import send_window
+from bot.services.setup import refresh
 from bot.web import build_web_app
 from scheduler.errors import ConfigError
 from scheduler.timer import Timer
@@ -123,6 +124,20 @@ async def _check_slack(channels: dict[str, Channel]) -> None:
     log_event(log, "slack-ok", bot_user=bot_user)
 
 
+async def _refresh(ctx: AppContext, event: str) -> None:
+    report = await refresh(ctx, actor="aarshjul run")
+    planned = report.reminders
+    log_event(
+        log,
+        event,
+        events_created=report.created,
+        reminders=planned.planned if planned else 0,
+        inserted=planned.report.inserted if planned else 0,
+        moved=planned.report.updated if planned else 0,
+        withdrawn=planned.report.withdrawn if planned else 0,
+    )
+
+
 async def drain(ctx: AppContext, *, worker_id: str | None = None) -> RunReport:
     """Deliver everything due now, taking over rows of dead workers once their
     lease runs out, and return when nothing is due or in flight."""
@@ -153,34 +168,27 @@ async def serve(
     port: int,
     stop: asyncio.Event | None = None,
     started: asyncio.Event | None = None,
-    plan: bool = True,
 ) -> None:
-    """Run until SIGTERM/SIGINT (or ``stop``): timer, worker and HTTP server."""
+    """Run until SIGTERM/SIGINT (or ``stop``): timer, worker and HTTP server.
+
+    Start-up migrates the database and loads config.toml (as ``aarshjul init``),
+    so a fresh clone or volume runs.
+    """
     stop = stop or asyncio.Event()
     metrics = Metrics()
     async with AsyncExitStack() as stack:
+        await _refresh(ctx, "started-plan")
         channels = await build_channels(ctx)
         stack.push_async_callback(_close_channels, channels)
         await _check_slack(channels)
         worker = build_worker(ctx, channels, metrics)
-        if plan:
-            result = await plan_all(ctx)
-            log_event(
-                log,
-                "planned",
-                rows=result.planned,
-                inserted=result.report.inserted,
-                updated=result.report.updated,
-                withdrawn=result.report.withdrawn,
-            )
 
         async def wake() -> datetime | None:
             await worker.drain()
             return await worker.next_wakeup()
 
         async def daily() -> None:
-            planned = await plan_all(ctx)
-            log_event(log, "daily-plan", rows=planned.planned, inserted=planned.report.inserted)
+            await _refresh(ctx, "daily-plan")
 
         o = ctx.config.settings.outbox
         timer = Timer(

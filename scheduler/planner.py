@@ -176,10 +176,6 @@ class SendWindow:
         return self.local(self.calendar.next_working_day(day, inclusive=False), self.start)
 
 
-def slot_name(offset: int) -> str:
-    return f"d{offset}"
-
-
 def plan_deadlines(
     deadlines: Iterable[Deadline],
     audiences: Mapping[int, CouncilAudience],
@@ -206,46 +202,46 @@ def plan_deadlines(
             continue
         anchor = window.calendar.previous_working_day(d.day)
         for offset in d.offsets:
-            day = window.calendar.shift_working_days(anchor, -offset)
-            due = window.next_allowed(window.local(day, send_at))
-            if due >= expires:
-                # An evening send_at would push the day's reminder past its deadline.
-                due = window.next_allowed(window.local(day, window.start))
+            due = _due(window, anchor, offset, send_at, expires)
             for r in council.recipients(d.audiences):
-                planned.append(_notification(d, r, Kind.REMINDER, slot_name(offset), due, expires))
+                planned.append(_notification(d, r, Kind.REMINDER, offset, due, expires))
         for esc in d.escalations:
-            day = window.calendar.shift_working_days(anchor, -esc.working_days)
-            due = window.next_allowed(window.local(day, send_at))
+            due = _due(window, anchor, esc.working_days, send_at, expires)
             for r in council.recipients(esc.audiences):
-                planned.append(
-                    _notification(
-                        d,
-                        r,
-                        Kind.ESCALATION,
-                        f"e{esc.working_days}",
-                        due,
-                        expires,
-                        condition=esc.condition,
-                    )
+                escalation = _notification(
+                    d, r, Kind.ESCALATION, esc.working_days, due, expires, condition=esc.condition
                 )
+                planned.append(escalation)
     planned.sort(key=lambda p: (p.due_at, p.key))
     return planned
+
+
+def _due(
+    window: SendWindow, anchor: date, working_days: int, send_at: time, expires: datetime
+) -> datetime:
+    """``working_days`` before ``anchor`` at ``send_at``, out of quiet hours, before expiry."""
+    day = window.calendar.shift_working_days(anchor, -working_days)
+    due = window.next_allowed(window.local(day, send_at))
+    if due >= expires:
+        # An evening send_at would push the day's message past its deadline.
+        due = window.next_allowed(window.local(day, window.start))
+    return due
 
 
 def _notification(
     d: Deadline,
     r: Recipient,
     kind: Kind,
-    slot: str,
+    offset: int,
     due: datetime,
     expires: datetime,
     *,
     condition: str | None = None,
 ) -> PlannedNotification:
-    group = f"{d.source}/{kind.value}/{r.channel}/{r.who}"
+    slot = f"{'d' if kind is Kind.REMINDER else 'e'}{offset}"
     return PlannedNotification(
         key=f"{d.source}/{slot}/{r.channel}/{r.who}",
-        group_key=group,
+        group_key=f"{d.source}/{kind.value}/{r.channel}/{r.who}",
         kind=kind,
         source=d.source,
         council_id=d.council_id,
@@ -254,10 +250,45 @@ def _notification(
         address=r.address,
         language=r.language,
         message=d.message if kind is Kind.REMINDER else f"{d.message}.escalation",
-        params={**d.params, "offset": int(slot[1:]), "deadline": d.day.isoformat()},
+        params={**d.params, "offset": offset, "deadline": d.day.isoformat()},
         due_at=due,
         expires_at=expires,
         condition=condition,
+    )
+
+
+def notice(
+    source: str,
+    *,
+    channel: str,
+    address: str,
+    subject: str,
+    text: str,
+    due_at: datetime,
+    language: str = "da",
+    council_id: int | None = None,
+    person_id: int | None = None,
+) -> PlannedNotification:
+    """A one-off message with its words given (an announcement sent by hand).
+
+    Not scheduled, so quiet hours do not hold it back, and nothing supersedes it.
+    """
+    key = f"{source}/{channel}/{address}"
+    return PlannedNotification(
+        key=key,
+        group_key=key,
+        kind=Kind.NOTICE,
+        source=source,
+        council_id=council_id,
+        person_id=person_id,
+        channel=channel,
+        address=address,
+        language=language,
+        message="notice",
+        params={"subject": subject, "text": text},
+        due_at=due_at,
+        expires_at=None,
+        quiet=False,
     )
 
 

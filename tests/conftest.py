@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from scheduler.clock import FixedClock
 from storage.db import Database
+from tests.servers import SlackStandIn, SmtpStandIn
 
 PG_ENV = "AARSHJUL_TEST_DATABASE_URL"
 REPO = Path(__file__).resolve().parent.parent
@@ -82,6 +83,20 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    """A Slack-compatible Web API on loopback that records every call."""
+    async with SlackStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpStandIn]:
+    """An SMTP server on loopback that records every message."""
+    async with SmtpStandIn() as server:
+        yield server
 
 
 @pytest.fixture

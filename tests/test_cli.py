@@ -4,53 +4,24 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import icalendar
 import pytest
 import typer
 import vobject
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from bot.cli import build_cli
-from scheduler.clock import FixedClock
 from scheduler.model import CouncilKind
 from scheduler.template import load_template
 from scheduler.workdays import WorkingCalendar
+from tests.cli_runner import CLOCK, Cli
 from tests.conftest import REPO, snapshot_url
 from tests.template_text import event
 
-CLOCK = FixedClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
 LBR = "lbr-gribskov"
-
-
-class Cli:
-    """Runs ``aarshjul`` in-process against one database and one config file."""
-
-    def __init__(self, database_url: str, config: Path) -> None:
-        self.env = {"DATABASE_URL": database_url, "AARSHJUL_CONFIG": str(config)}
-        self.config = config
-        self.url = database_url
-
-    def __call__(self, *args: str, language: str = "da", **env: str) -> Result:
-        app: typer.Typer = build_cli(clock=CLOCK, language=language)
-        return CliRunner().invoke(app, list(args), env={**self.env, **env})
-
-    def refused(self, *args: str, says: tuple[str, ...], **env: str) -> Result:
-        """Run a command that must fail: exit 1, each of ``says`` on stderr, no row changed."""
-        before = snapshot_url(self.url)
-        result = self(*args, **env)
-        assert result.exit_code == 1, (result.stdout, result.stderr)
-        for text in says:
-            assert text in result.stderr
-        assert snapshot_url(self.url) == before
-        return result
-
-    def ok(self, *args: str, **env: str) -> str:
-        result = self(*args, **env)
-        assert result.exit_code == 0, (result.stdout, result.stderr)
-        return result.stdout
 
 
 @pytest.fixture

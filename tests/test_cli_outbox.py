@@ -6,61 +6,35 @@ import json
 import re
 import shutil
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
-import typer
 from sqlalchemy import delete, update
 from sqlmodel import col, select
-from typer.testing import CliRunner, Result
 
-from bot.cli import build_cli
-from scheduler.clock import FixedClock
 from scheduler.planner import Kind, PlannedNotification
 from storage import outbox
 from storage.db import Database
 from storage.models import AuditLog, Council, OutboxMessage
+from tests.cli_runner import CLOCK
+from tests.cli_runner import Cli as BaseCli
 from tests.conftest import REPO, run_sync, snapshot_url
 
-CLOCK = FixedClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))  # Monday 09:00 in Copenhagen
 CPH = ZoneInfo("Europe/Copenhagen")
 T = TypeVar("T")
 
 
-class Cli:
-    """Runs ``aarshjul`` in-process against one database, one config file, one mail folder."""
+class Cli(BaseCli):
+    """The CLI runner with an e-mail folder of its own and no Slack token."""
 
     def __init__(self, database_url: str, config: Path, mail: Path) -> None:
-        self.env: dict[str, str | None] = {
-            "DATABASE_URL": database_url,
-            "AARSHJUL_CONFIG": str(config),
-            "AARSHJUL__EMAIL__FOLDER": str(mail),
-            "SLACK_BOT_TOKEN": None,
-        }
-        self.url = database_url
+        super().__init__(
+            database_url, config, AARSHJUL__EMAIL__FOLDER=str(mail), SLACK_BOT_TOKEN=None
+        )
         self.mail = mail
-
-    def __call__(self, *args: str, language: str = "da", **env: str) -> Result:
-        app: typer.Typer = build_cli(clock=CLOCK, language=language)
-        return CliRunner().invoke(app, list(args), env={**self.env, **env})
-
-    def refused(self, *args: str, says: tuple[str, ...], **env: str) -> Result:
-        """Run a command that must fail: exit 1, each of ``says`` on stderr, no row changed."""
-        before = snapshot_url(self.url)
-        result = self(*args, **env)
-        assert result.exit_code == 1, (result.stdout, result.stderr)
-        for text in says:
-            assert text in result.stderr
-        assert snapshot_url(self.url) == before
-        return result
-
-    def ok(self, *args: str, **env: str) -> str:
-        result = self(*args, **env)
-        assert result.exit_code == 0, (result.stdout, result.stderr)
-        return result.stdout
 
     def db(self, work: Callable[[Database], Awaitable[T]]) -> T:
         async def go() -> T:
@@ -322,3 +296,8 @@ def test_retry_of_a_failed_row_sends_it_again_and_is_audited(ready: Cli) -> None
     ready.refused(
         "outbox", "retry", str(failed.id), says=(f"besked {failed.id} har status 'pending'",)
     )
+
+
+def test_run_refuses_a_bad_log_format_or_level_before_starting(ready: Cli) -> None:
+    ready.refused("run", "--log-format", "xml", says=("--log-format skal være text eller json",))
+    ready.refused("run", "--log-level", "loud", says=("--log-level skal være en af DEBUG",))

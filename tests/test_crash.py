@@ -26,7 +26,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
-from scheduler.planner import Kind, PlannedNotification
+from scheduler.planner import notice
 from storage import outbox
 from storage.db import Database
 
@@ -61,7 +61,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def smtp() -> Any:
+def smtp_sink() -> Any:
     sink = Sink()
     # aiosmtpd's Controller cannot bind port 0: take a free one first.
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
@@ -102,21 +102,13 @@ async def _backlog(database_url: str) -> None:
         await db.upgrade()
         now = datetime.now(UTC)
         planned = [
-            PlannedNotification(
-                key=f"crash:{i}/email/person:{i}",
-                group_key=f"crash:{i}/email/person:{i}",
-                kind=Kind.NOTICE,
-                source=f"crash:{i}",
-                council_id=None,
-                person_id=None,
+            notice(
+                f"crash:{i}",
                 channel="email",
                 address=f"member{i}@example.dk",
-                language="da",
-                message="notice",
-                params={"subject": f"Besked {i}", "text": f"Besked nummer {i}"},
+                subject=f"Besked {i}",
+                text=f"Besked nummer {i}",
                 due_at=now - timedelta(minutes=1),
-                expires_at=None,
-                quiet=False,
             )
             for i in range(ROWS)
         ]
@@ -145,9 +137,9 @@ def _row_id(message_id: str) -> int:
 
 
 def test_sigkill_mid_batch_loses_nothing_and_repeats_only_what_the_log_names(
-    database_url: str, tmp_path: Path, smtp: Any
+    database_url: str, tmp_path: Path, smtp_sink: Any
 ) -> None:
-    sink, port = smtp
+    sink, port = smtp_sink
     asyncio.run(_backlog(database_url))
     env = _environment(tmp_path, database_url, port)
 
@@ -193,11 +185,11 @@ def test_sigkill_mid_batch_loses_nothing_and_repeats_only_what_the_log_names(
 
 
 def test_two_workers_on_postgresql_drain_without_duplicates(
-    database_url: str, tmp_path: Path, smtp: Any
+    database_url: str, tmp_path: Path, smtp_sink: Any
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("two workers on one database is the PostgreSQL case (SKIP LOCKED)")
-    sink, port = smtp
+    sink, port = smtp_sink
     asyncio.run(_backlog(database_url))
     env = _environment(tmp_path, database_url, port)
     # Logs go to files: a full pipe nobody reads would stall a worker mid-run.

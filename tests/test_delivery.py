@@ -26,7 +26,7 @@ from bot.services.app import AppContext, open_app
 from bot.services.councils import sync_councils
 from bot.services.reminders import plan_failure_reports
 from scheduler.clock import FixedClock
-from scheduler.planner import Kind, PlannedNotification
+from scheduler.planner import notice
 from storage import outbox
 from storage.models import Council, OutboxMessage
 from tests.servers import SlackStandIn, SmtpStandIn
@@ -62,18 +62,6 @@ secretariat_email = "jobcenter@odense.example.dk"
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpStandIn]:
-    async with SmtpStandIn() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(
     database_url: str, tmp_path: Path, slack: SlackStandIn, smtp: SmtpStandIn
 ) -> AsyncIterator[AppContext]:
@@ -95,21 +83,14 @@ async def app(
 async def _notices(ctx: AppContext, channel: str, addresses: list[str], **extra: Any) -> None:
     now = ctx.clock.now()
     planned = [
-        PlannedNotification(
-            key=f"test:{i}/{channel}/{address}",
-            group_key=f"test:{i}/{channel}/{address}",
-            kind=Kind.NOTICE,
-            source=f"test:{i}",
-            council_id=extra.get("council_id"),
-            person_id=None,
+        notice(
+            f"test:{i}",
             channel=channel,
             address=address,
-            language="da",
-            message="notice",
-            params={"subject": f"Besked {i}", "text": f"Hej nummer {i}"},
+            subject=f"Besked {i}",
+            text=f"Hej nummer {i}",
             due_at=now,
-            expires_at=None,
-            quiet=False,
+            council_id=extra.get("council_id"),
         )
         for i, address in enumerate(addresses)
     ]

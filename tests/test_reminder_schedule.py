@@ -68,12 +68,6 @@ def local(day: date, at: time = time(8, 0)) -> datetime:
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(database_url: str, tmp_path: Path, slack: SlackStandIn) -> AsyncIterator[AppContext]:
     folder = tmp_path / "mail"
     (tmp_path / "config.toml").write_text(CONFIG.format(folder=folder), encoding="utf-8")

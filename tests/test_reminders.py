@@ -34,11 +34,11 @@ from bot.services.cycle import instantiate_year, move_event
 from bot.services.members import import_members
 from bot.services.reminders import (
     SyncResult,
-    plan_all,
     plan_failure_reports,
     send_window,
     sync_reminders,
 )
+from bot.services.setup import refresh
 from scheduler.clock import FixedClock
 from scheduler.planner import Audience, Deadline, Escalation
 from scheduler.reminders import reminder_offsets
@@ -752,7 +752,7 @@ async def test_the_digest_after_easter_monday_survives_tuesdays_daily_replan(
 ) -> None:
     async with open_world(database_url, tmp_path, local(2027, 3, 24, 10, 0)) as w:
         w.set(local(2027, 3, 30, 6, 0))  # the daily re-plan on Tuesday morning
-        await plan_all(w.ctx)
+        await refresh(w.ctx, actor="daily")
         w.set(local(2027, 3, 30, 8, 0))
         await w.drain()
         digests = {r.key.split("/")[1]: r for r in await w.rows() if r.kind == "digest"}

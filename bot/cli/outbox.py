@@ -11,10 +11,10 @@ from bot.i18n import t
 from bot.observability import configure_logging, log_event
 from bot.runner import drain, serve
 from bot.services.app import AppContext
-from bot.services.setup import prepare
 from storage import audit, outbox
 
 log = logging.getLogger("aarshjul.run")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -128,10 +128,15 @@ def register(app: typer.Typer, state: CliState) -> None:
         log_format: Annotated[
             str, typer.Option("--log-format", help=t(lang, "cli.help.log_format"))
         ] = "text",
-        log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
+        log_level: Annotated[
+            str, typer.Option("--log-level", help=t(lang, "cli.help.log_level"))
+        ] = "INFO",
     ) -> None:
         if log_format not in ("text", "json"):
             fail(t(lang, "outbox.run.bad_log_format", value=log_format), lang)
+        if log_level.upper() not in LOG_LEVELS:
+            levels = ", ".join(LOG_LEVELS)
+            fail(t(lang, "outbox.run.bad_log_level", value=log_level, levels=levels), lang)
         configure_logging(log_level, log_format)
 
         async def body(ctx: AppContext) -> None:
@@ -148,14 +153,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                     reclaimed=len(report.reclaimed),
                 )
                 return
-            today = ctx.today()
-            await prepare(ctx, [today.year, today.year + 1], actor="aarshjul run")
-            await serve(
-                ctx,
-                host=host or server.host,
-                port=server.port if port is None else port,
-                plan=False,
-            )
+            await serve(ctx, host=host or server.host, port=server.port if port is None else port)
 
         try:
             # Start-up migrates and loads config.toml itself (as init does), so a

@@ -47,8 +47,6 @@ class Message:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     #: The HTML alternative of ``text`` (ignored by Slack).
     html: str | None = None
-    #: Plain-text footer: which council and why the reader gets this.
-    footer: str = ""
     #: Whether ``address`` is a person (a Slack DM) rather than a channel.
     direct: bool = False
 

@@ -200,6 +200,5 @@ def _message(
         text=full_text if row.channel == "email" else plain,
         blocks=blocks,
         html=f"<html><body>{body_html}</body></html>",
-        footer=footer,
         direct=is_user_address(row.address),
     )

@@ -326,11 +326,3 @@ async def plan_failure_reports(session: AsyncSession, ctx: AppContext) -> int:
             session.add(r)
     await session.flush()
     return queued
-
-
-async def plan_all(ctx: AppContext) -> SyncResult:
-    """The daily (and start-up) re-plan: every council, digests, failure reports."""
-    async with ctx.db.transaction() as session:
-        result = await sync_reminders(session, ctx)
-        await plan_failure_reports(session, ctx)
-    return result

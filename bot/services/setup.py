@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.services.app import AppContext
 from bot.services.councils import CouncilSync, list_councils, sync_councils
 from bot.services.cycle import instantiate_year
-from bot.services.reminders import sync_reminders
+from bot.services.reminders import SyncResult, plan_failure_reports, sync_reminders
 
 
 @dataclass
@@ -18,6 +18,7 @@ class PrepareReport:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    reminders: SyncResult | None = None
 
 
 async def prepare(ctx: AppContext, years: Iterable[int], *, actor: str) -> PrepareReport:
@@ -40,5 +41,18 @@ async def prepare(ctx: AppContext, years: Iterable[int], *, actor: str) -> Prepa
                 report.updated += result.updated
                 report.unchanged += result.unchanged
                 report.removed += result.removed
-        await sync_reminders(session, ctx)
+        report.reminders = await sync_reminders(session, ctx)
+    return report
+
+
+async def refresh(ctx: AppContext, *, actor: str) -> PrepareReport:
+    """What ``aarshjul run`` does at start and every morning.
+
+    This and next year's cycles (so a bot running through New Year plans the new
+    year), the reminders, and the secretariats' reports of failed messages.
+    """
+    today = ctx.today()
+    report = await prepare(ctx, [today.year, today.year + 1], actor=actor)
+    async with ctx.db.transaction() as session:
+        await plan_failure_reports(session, ctx)
     return report
