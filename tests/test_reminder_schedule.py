@@ -26,7 +26,7 @@ from bot.services.councils import get_council
 from bot.services.cycle import move_event
 from bot.services.members import import_members
 from bot.services.reminders import sync_reminders
-from bot.services.setup import prepare
+from bot.services.setup import prepare, refresh
 from scheduler.clock import FixedClock
 from storage.models import CycleEvent, OutboxMessage
 from tests.servers import SlackStandIn
@@ -291,3 +291,21 @@ async def test_an_overdue_reminder_waits_for_working_hours(
     sent = [r for r in rows if slot(r) == 7]
     assert {r.state for r in sent} == {"sent"}
     assert {r.sent_at for r in sent} == {local(morning)}
+
+
+async def test_the_daily_refresh_dates_the_new_year_and_plans_its_reminders(
+    app: AppContext,
+) -> None:
+    # The bot started in 2027 and is still running on Monday 3 January 2028.
+    app.clock.set(local(date(2028, 1, 3), time(6, 0)))  # type: ignore[attr-defined]
+    await refresh(app, actor="aarshjul run")
+    async with app.db.session() as session:
+        events = list((await session.execute(select(CycleEvent))).scalars())
+        planned = {
+            r.source
+            for r in (
+                await session.execute(select(OutboxMessage).where(OutboxMessage.state == "pending"))
+            ).scalars()
+        }
+    assert {e.year for e in events} == {2027, 2028, 2029}
+    assert any(f"cycle:{e.id}" in planned for e in events if e.year == 2028)
