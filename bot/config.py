@@ -164,6 +164,21 @@ class ServerConfig(_Section):
 class SlackConfig(_Section):
     #: Web API base URL; SLACK_API_URL in the environment overrides it.
     api_url: str = "https://slack.com/api/"
+    #: Where Slack posts commands, interactivity and events in HTTP mode.
+    path: str = Field(default="/slack/events", pattern=r"^/[A-Za-z0-9/_-]*$")
+
+
+class HearingsConfig(_Section):
+    #: Working days before its deadline at which the chair hears of missing answers.
+    escalate_days: int = Field(default=2, ge=0, le=60)
+    #: Share of the invitees whose answers must be in; fewer, and the chair is told.
+    quorum: float = Field(default=1.0, gt=0, le=1)
+    #: Working days before a cycle hearing's deadline at which the secretary is
+    #: prompted to open it (0: no prompt).
+    prompt_days: int = Field(default=20, ge=0, le=250)
+    #: Close a hearing by itself this many working days after its deadline (late
+    #: answers are accepted until then); -1 leaves closing to the secretary.
+    auto_close_days: int = Field(default=1, ge=-1, le=60)
 
 
 class CouncilConfig(_Section):
@@ -185,6 +200,7 @@ class Settings(_Section):
     reminders: RemindersConfig = RemindersConfig()
     email: EmailConfig = EmailConfig()
     slack: SlackConfig = SlackConfig()
+    hearings: HearingsConfig = HearingsConfig()
     outbox: OutboxConfig = OutboxConfig()
     server: ServerConfig = ServerConfig()
     councils: tuple[CouncilConfig, ...] = ()

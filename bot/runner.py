@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -26,8 +27,10 @@ from bot.delivery.worker import OutboxWorker, RunReport, WorkerSettings
 from bot.i18n import user_error
 from bot.observability import Metrics, log_event
 from bot.services.app import AppContext
-from bot.services.reminders import send_window
+from bot.services.hearings import close_due_hearings
+from bot.services.reminders import conditions, send_window
 from bot.services.setup import refresh
+from bot.slack_app import build_slack_app, http_route, match_people_by_email
 from bot.web import build_web_app
 from scheduler.errors import ConfigError
 from scheduler.timer import Timer
@@ -98,6 +101,7 @@ def build_worker(
             concurrency=o.concurrency,
         ),
         metrics=metrics,
+        conditions=conditions(),
     )
 
 
@@ -109,19 +113,23 @@ async def _close_channels(channels: dict[str, Channel]) -> None:
             log.exception("closing channel %s", channel.name)
 
 
-async def _check_slack(channels: dict[str, Channel]) -> None:
-    """A refused token stops start-up; an unreachable Slack only warns (rows wait)."""
+async def _check_slack(channels: dict[str, Channel]) -> str | None:
+    """A refused token stops start-up; an unreachable Slack only warns (rows wait).
+
+    Returns the bot's own user id, when Slack said it.
+    """
     slack = channels.get("slack")
     if not isinstance(slack, SlackChannel):
-        return
+        return None
     try:
         bot_user = await slack.check()
     except PermanentDeliveryError as exc:
         raise user_error(ConfigError, "run.slack_refused", why=str(exc)) from None
     except TemporaryDeliveryError as exc:
         log_event(log, "slack-unreachable", logging.WARNING, error=str(exc))
-        return
+        return None
     log_event(log, "slack-ok", bot_user=bot_user)
+    return bot_user or None
 
 
 async def _refresh(ctx: AppContext, event: str) -> None:
@@ -161,29 +169,64 @@ async def drain(ctx: AppContext, *, worker_id: str | None = None) -> RunReport:
         await _close_channels(channels)
 
 
+MODES = ("auto", "http", "socket", "off")
+
+
+def slack_mode(ctx: AppContext, mode: str) -> str:
+    """How Slack reaches the bot: ``socket``, ``http`` or ``off`` (e-mail only).
+
+    ``auto`` picks Socket Mode with ``SLACK_APP_TOKEN``, HTTP with
+    ``SLACK_SIGNING_SECRET``, else off; asking for a mode whose secrets are
+    missing stops start-up naming them.
+    """
+    secrets = ctx.config.secrets
+    if mode not in MODES:
+        raise user_error(ConfigError, "run.bad_mode", value=mode, known=", ".join(MODES))
+    if mode == "auto":
+        if secrets.slack_bot_token and secrets.slack_app_token:
+            return "socket"
+        if secrets.slack_bot_token and secrets.slack_signing_secret:
+            return "http"
+        return "off"
+    needs = {
+        "http": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
+        "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+    }.get(mode, ())
+    missing = [n for n in needs if getattr(secrets, n.lower()) is None]
+    if missing:
+        raise user_error(ConfigError, "run.slack_mode_needs", mode=mode, missing=", ".join(missing))
+    return mode
+
+
 async def serve(
     ctx: AppContext,
     *,
     host: str,
     port: int,
+    mode: str = "auto",
     stop: asyncio.Event | None = None,
     started: asyncio.Event | None = None,
 ) -> None:
-    """Run until SIGTERM/SIGINT (or ``stop``): timer, worker and HTTP server.
+    """Run until SIGTERM/SIGINT (or ``stop``): timer, worker, HTTP server and Slack.
 
     Start-up migrates the database and loads config.toml (as ``aarshjul init``),
     so a fresh clone or volume runs.
     """
     stop = stop or asyncio.Event()
     metrics = Metrics()
+    transport = slack_mode(ctx, mode)
     async with AsyncExitStack() as stack:
         await _refresh(ctx, "started-plan")
         channels = await build_channels(ctx)
         stack.push_async_callback(_close_channels, channels)
-        await _check_slack(channels)
+        bot_user = await _check_slack(channels)
         worker = build_worker(ctx, channels, metrics)
 
         async def wake() -> datetime | None:
+            try:
+                await close_due_hearings(ctx)
+            except Exception:
+                log.exception("closing hearings past their deadline")
             await worker.drain()
             return await worker.next_wakeup()
 
@@ -199,7 +242,13 @@ async def serve(
             sweep_seconds=o.sweep_seconds,
             daily_at=o.daily_at,
         )
-        app = build_web_app(ctx.db, ctx.clock, metrics, lambda: timer.running)
+        slack_app = deps = None
+        route = None
+        if transport != "off":
+            slack_app, deps = build_slack_app(ctx, bot_user_id=bot_user, wake=timer.poke)
+            if transport == "http":
+                route = (ctx.config.settings.slack.path, http_route(slack_app))
+        app = build_web_app(ctx.db, ctx.clock, metrics, lambda: timer.running, slack=route)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
@@ -213,12 +262,21 @@ async def serve(
         # The port is ours: only now start delivering.
         timer.start()
         stack.callback(timer.shutdown)
+        if transport == "socket" and slack_app is not None:
+            token = ctx.config.secrets.slack_app_token
+            assert token is not None
+            socket = AsyncSocketModeHandler(slack_app, token.get_secret_value())
+            await socket.connect_async()
+            stack.push_async_callback(socket.close_async)
+        if deps is not None:
+            deps.background(match_people_by_email(deps))
         bound = [a for a in runner.addresses if isinstance(a, tuple)]
         log_event(
             log,
             "started",
             http=f"{host}:{bound[0][1] if bound else port}",
             channels=",".join(sorted(channels)),
+            slack=transport,
             worker=worker.worker_id,
         )
         loop = asyncio.get_running_loop()

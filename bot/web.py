@@ -7,7 +7,7 @@ and the calendar feed its own route, so one port serves everything.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -49,8 +49,15 @@ async def check_health(db: Database, clock: Clock, scheduler_running: bool) -> H
 
 
 def build_web_app(
-    db: Database, clock: Clock, metrics: Metrics, scheduler_running: Callable[[], bool]
+    db: Database,
+    clock: Clock,
+    metrics: Metrics,
+    scheduler_running: Callable[[], bool],
+    *,
+    slack: tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] | None = None,
 ) -> web.Application:
+    """The routes; ``slack`` is (path, view) in Slack's HTTP mode."""
+
     async def healthz(_request: web.Request) -> web.Response:
         health = await check_health(db, clock, scheduler_running())
         body = {
@@ -85,4 +92,7 @@ def build_web_app(
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
+    if slack is not None:
+        path, view = slack
+        app.router.add_post(path, view)
     return app

@@ -33,3 +33,7 @@ class NotFoundError(AarshjulError, LookupError):
 
 class InputError(AarshjulError, ValueError):
     """User input (a date, a CSV row, an option) is not valid."""
+
+
+class PermissionDenied(AarshjulError, PermissionError):
+    """The person acting may not do this (not the council's secretary, not heard …)."""

@@ -12,7 +12,7 @@ outbox inserts nothing new. Nothing here reads the clock or touches storage.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
@@ -108,6 +108,9 @@ class Deadline:
         audiences: who is reminded.
         message: catalogue key of the text; ``params`` fill it in at delivery.
         escalations: conditional messages to the chair and the secretariat.
+        members: who the members audience is for this deadline, when not the
+            council's members (a hearing: those heard who have not answered,
+            or their substitutes).
     """
 
     source: str
@@ -118,6 +121,7 @@ class Deadline:
     message: str
     params: Mapping[str, Any] = field(default_factory=dict)
     escalations: tuple[Escalation, ...] = ()
+    members: tuple[Recipient, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,8 @@ def plan_deadlines(
         council = audiences.get(d.council_id)
         if council is None:
             continue
+        if d.members is not None:
+            council = replace(council, members=d.members)
         expires = window.local(d.day + timedelta(days=1), time(0, 0))
         if now is not None and expires <= now:
             continue

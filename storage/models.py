@@ -160,3 +160,81 @@ class OutboxMessage(SQLModel, table=True):
     reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Hearing(SQLModel, table=True):
+    """A hearing (*høring*) of one council: a document, a deadline, who is heard.
+
+    ``request_key`` is the Slack trigger (or CLI call) that opened it: Slack
+    re-sends a request it thinks timed out, and the second one must find this
+    hearing instead of opening another.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="council.id", index=True)
+    title: str = Field(max_length=200)
+    #: employment_plan, result_review or other.
+    subject: str = Field(default="other", max_length=32)
+    document_url: str | None = Field(default=None, max_length=1000)
+    deadline: date
+    #: open or closed.
+    state: str = Field(default="open", max_length=16, index=True)
+    cycle_event_id: int | None = Field(default=None, foreign_key="cycle_event.id")
+    request_key: str | None = Field(default=None, max_length=200, unique=True)
+    opened_by: str = Field(max_length=200)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    closed_by: str | None = Field(default=None, max_length=200)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Permalink of the announcement in the council's channel, once it is posted.
+    announcement_url: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class HearingInvitee(SQLModel, table=True):
+    """One person heard in one hearing (the council's members by default)."""
+
+    __tablename__ = "hearing_invitee"
+    __table_args__ = (UniqueConstraint("hearing_id", "person_id", name="uq_hearing_invitee"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    hearing_id: int = Field(foreign_key="hearing.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+
+
+class HearingAnswer(SQLModel, table=True):
+    """The current answer of one invitee; earlier versions live in the audit log."""
+
+    __tablename__ = "hearing_answer"
+    __table_args__ = (UniqueConstraint("hearing_id", "person_id", name="uq_hearing_answer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    hearing_id: int = Field(foreign_key="hearing.id", index=True)
+    #: The invitee whose seat answers.
+    person_id: int = Field(foreign_key="person.id", index=True)
+    #: Who typed it: the invitee or their substitute.
+    answered_by_id: int = Field(foreign_key="person.id")
+    #: support, support_with_remarks, object or no_remarks.
+    position: str = Field(max_length=32)
+    remarks: str = Field(default="", sa_type=Text)
+    link: str | None = Field(default=None, max_length=1000)
+    #: own or organisation.
+    behalf: str = Field(default="own", max_length=16)
+    organisation: str | None = Field(default=None, max_length=100)
+    late: bool = False
+    version: int = 1
+    answered_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Absence(SQLModel, table=True):
+    """A member away from ``start`` to ``end`` (inclusive), optionally with a substitute."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    start: date
+    end: date
+    substitute_id: int | None = Field(default=None, foreign_key="person.id")
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -253,8 +253,8 @@ async def test_reminders_fall_on_the_planned_working_day_offsets_never_in_quiet_
         offsets_seen: dict[str, set[int]] = defaultdict(set)
         checked = 0
         for r in rows:
-            if r.kind != "reminder":
-                continue
+            if r.kind != "reminder" or not r.source.startswith("cycle:"):
+                continue  # prompts to open a cycle hearing are tested with hearings
             event, council = events[r.source]
             assert event.year == 2027  # every 2026 deadline had passed on 4 January 2027
             expected = reminder_offsets(
@@ -699,7 +699,10 @@ async def test_escalation_with_an_unknown_condition_fails(
     ):
         await w.sync()
         w.set(local(2027, 8, 27, 8, 0))
-        report = await w.drain()  # no conditions registered
+        async def unrelated(*_: Any) -> bool:
+            return True
+
+        report = await w.drain(unrelated=unrelated)  # short_of_answers is not among them
         rows = [r for r in await w.rows() if r.source.startswith("hearing:")]
         assert {r.state for r in rows} == {outbox.FAILED}
         assert {r.last_error for r in rows} == {"unknown condition 'short_of_answers'"}

@@ -131,6 +131,7 @@ def register(app: typer.Typer, state: CliState) -> None:
         log_level: Annotated[
             str, typer.Option("--log-level", help=t(lang, "cli.help.log_level"))
         ] = "INFO",
+        mode: Annotated[str, typer.Option("--mode", help=t(lang, "cli.help.mode"))] = "auto",
     ) -> None:
         if log_format not in ("text", "json"):
             fail(t(lang, "outbox.run.bad_log_format", value=log_format), lang)
@@ -153,7 +154,12 @@ def register(app: typer.Typer, state: CliState) -> None:
                     reclaimed=len(report.reclaimed),
                 )
                 return
-            await serve(ctx, host=host or server.host, port=server.port if port is None else port)
+            await serve(
+                ctx,
+                host=host or server.host,
+                port=server.port if port is None else port,
+                mode=mode.strip().lower(),
+            )
 
         try:
             # Start-up migrates and loads config.toml itself (as init does), so a

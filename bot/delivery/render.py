@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.base import Message
+from bot.delivery.hearing_render import render_hearing
 from bot.i18n import catalogue, format_date, t
 from scheduler.workdays import WorkingCalendar
 from storage.models import Council, CycleEvent, Membership, OutboxMessage
@@ -46,6 +47,18 @@ class Renderer:
             return await self._report(session, row, params, lang)
         if message.startswith("notice"):
             return self._notice(row, params, lang)
+        if message.startswith("hearing."):
+            return await render_hearing(
+                session,
+                row,
+                message,
+                params,
+                lang,
+                today,
+                calendar=self.calendar,
+                tz=self.tz,
+                direct=is_user_address(row.address),
+            )
         return self._reminder(row, message, params, lang, today)
 
     def _when(self, deadline: date, today: date, lang: str) -> str:

@@ -9,7 +9,8 @@ Everything that changes a date, a member or a preference calls
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import importlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -105,6 +106,22 @@ class CycleSource:
 
 #: The sources planned by :func:`sync_reminders`; later features append theirs.
 SOURCES: list[ReminderSource] = [CycleSource()]
+#: Checks run at delivery for escalations, by name; feature modules add theirs.
+CONDITIONS: dict[str, Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]] = {}
+#: Modules that add sources (and delivery conditions) when imported.
+PLUGINS = ("bot.services.hearings",)
+
+
+def sources() -> list[ReminderSource]:
+    """Every source, the feature modules' included (imported on first use)."""
+    for name in PLUGINS:
+        importlib.import_module(name)
+    return SOURCES
+
+
+def conditions() -> dict[str, Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]]:
+    sources()
+    return CONDITIONS
 
 
 def send_window(ctx: AppContext) -> SendWindow:
@@ -225,7 +242,7 @@ async def plan(
     window = send_window(ctx)
     audiences = await load_audiences(session, ctx, ids)
     deadlines: list[Deadline] = []
-    for source in SOURCES:
+    for source in sources():
         deadlines.extend(await source.deadlines(session, ctx, ids, today))
     planned = plan_deadlines(deadlines, audiences, window, send_at=send_at, now=now)
     if digests:
@@ -255,7 +272,7 @@ async def sync_reminders(
     await outbox.skip_stale(session, now=now)
     planned = await plan(session, ctx, ids, digests=everything)
     report = outbox.SyncReport()
-    for source in SOURCES:
+    for source in sources():
         mine = [p for p in planned if p.source.startswith(source.prefix)]
         # A full re-plan also withdraws the rows of councils no longer active.
         report += await outbox.sync_plan(

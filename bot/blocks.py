@@ -1,0 +1,338 @@
+"""Block Kit for hearings: the answer button, the modals, App Home.
+
+Built from the catalogue in the reader's language; the renderer (messages
+sent through the outbox) and the Slack handlers (modals, App Home, ephemeral
+replies) share these so a hearing looks the same wherever it appears.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from bot.i18n import format_date, t
+from storage.models import Council, Hearing, HearingAnswer
+
+#: action_id / callback_id values; the handlers register exactly these.
+ANSWER_BUTTON = "hearing_answer"
+ANSWER_VIEW = "hearing_answer_view"
+OPEN_VIEW = "hearing_open_view"
+OPEN_CONFIRM_VIEW = "hearing_open_confirm_view"
+PROMPT_BUTTON = "hearing_open_prompt"
+AWAY_BUTTON = "away_open"
+AWAY_VIEW = "away_view"
+#: Slack's limit for a plain_text_input; our remarks obey it.
+SLACK_TEXT_LIMIT = 3000
+
+
+def plain(text: str, limit: int = 150) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:limit], "emoji": True}
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+
+
+def answer_button(hearing_id: int, lang: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": ANSWER_BUTTON,
+        "text": plain(t(lang, "hearing.button.answer")),
+        "value": str(hearing_id),
+        "style": "primary",
+    }
+
+
+def hearing_facts(
+    hearing: Hearing, council: Council, lang: str, *, link: bool = True, mrkdwn: bool = True
+) -> list[str]:
+    """The context every hearing message carries: council, subject, deadline, document, link."""
+    lines = [
+        t(lang, "hearing.fact.council", council=council.name),
+        t(lang, "hearing.fact.subject", subject=t(lang, f"hearing.subject.{hearing.subject}")),
+        t(lang, "hearing.fact.deadline", date=format_date(hearing.deadline, lang, long=True)),
+    ]
+    if hearing.document_url:
+        doc = (
+            f"<{hearing.document_url}|{t(lang, 'hearing.fact.document_label')}>"
+            if mrkdwn
+            else hearing.document_url
+        )
+        lines.append(t(lang, "hearing.fact.document", link=doc))
+    if link and hearing.announcement_url:
+        ann = (
+            f"<{hearing.announcement_url}|{t(lang, 'hearing.fact.announcement_label')}>"
+            if mrkdwn
+            else hearing.announcement_url
+        )
+        lines.append(t(lang, "hearing.fact.announcement", link=ann))
+    lines.append(t(lang, "hearing.fact.id", id=hearing.id))
+    return lines
+
+
+def hearing_blocks(
+    text: str, hearing: Hearing, council: Council, lang: str, *, button: bool = True
+) -> list[dict[str, Any]]:
+    blocks = [section(text), context("\n".join(hearing_facts(hearing, council, lang)))]
+    if button and hearing.state == "open":
+        blocks.append({"type": "actions", "elements": [answer_button(hearing.id or 0, lang)]})
+    return blocks
+
+
+def _option(value: str, text: str) -> dict[str, Any]:
+    return {"text": plain(text, 75), "value": value}
+
+
+def answer_modal(
+    hearing: Hearing,
+    council: Council,
+    lang: str,
+    current: HearingAnswer | None,
+    *,
+    seat_name: str | None = None,
+) -> dict[str, Any]:
+    """The answer form: position, remarks (≤ 3,000 characters), link, on whose behalf."""
+    positions = [
+        _option(p, t(lang, f"hearing.position.{p}"))
+        for p in ("support", "support_with_remarks", "object", "no_remarks")
+    ]
+    position: dict[str, Any] = {
+        "type": "radio_buttons",
+        "action_id": "position",
+        "options": positions,
+    }
+    if current and current.position != "text":
+        position["initial_option"] = next(o for o in positions if o["value"] == current.position)
+    remarks: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "remarks",
+        "multiline": True,
+        "max_length": SLACK_TEXT_LIMIT,
+    }
+    if current and current.remarks:
+        remarks["initial_value"] = current.remarks[:SLACK_TEXT_LIMIT]
+    link: dict[str, Any] = {"type": "url_text_input", "action_id": "link"}
+    if current and current.link:
+        link["initial_value"] = current.link
+    behalf_options = [_option(b, t(lang, f"hearing.behalf.{b}")) for b in ("own", "organisation")]
+    behalf = {
+        "type": "radio_buttons",
+        "action_id": "behalf",
+        "options": behalf_options,
+        "initial_option": next(
+            o for o in behalf_options if o["value"] == (current.behalf if current else "own")
+        ),
+    }
+    intro = t(lang, "hearing.modal.answer.intro", title=hearing.title)
+    if seat_name:
+        intro += "\n" + t(lang, "hearing.modal.answer.substitute", name=seat_name)
+    if current:
+        intro += "\n" + t(lang, "hearing.modal.answer.current", version=current.version)
+    return {
+        "type": "modal",
+        "callback_id": ANSWER_VIEW,
+        "private_metadata": json.dumps({"hearing_id": hearing.id}),
+        "title": plain(t(lang, "hearing.modal.answer.title"), 24),
+        "submit": plain(t(lang, "hearing.modal.answer.submit"), 24),
+        "close": plain(t(lang, "hearing.modal.cancel"), 24),
+        "blocks": [
+            section(intro),
+            context("\n".join(hearing_facts(hearing, council, lang))),
+            {
+                "type": "input",
+                "block_id": "position",
+                "label": plain(t(lang, "hearing.modal.answer.position")),
+                "element": position,
+            },
+            {
+                "type": "input",
+                "block_id": "remarks",
+                "optional": True,
+                "label": plain(t(lang, "hearing.modal.answer.remarks")),
+                "hint": plain(t(lang, "hearing.modal.answer.remarks_hint", limit=SLACK_TEXT_LIMIT)),
+                "element": remarks,
+            },
+            {
+                "type": "input",
+                "block_id": "link",
+                "optional": True,
+                "label": plain(t(lang, "hearing.modal.answer.link")),
+                "hint": plain(t(lang, "hearing.modal.answer.link_hint")),
+                "element": link,
+            },
+            {
+                "type": "input",
+                "block_id": "behalf",
+                "label": plain(t(lang, "hearing.modal.answer.behalf")),
+                "element": behalf,
+            },
+        ],
+    }
+
+
+def open_modal(
+    councils: Sequence[Council],
+    lang: str,
+    *,
+    council_key: str | None = None,
+    title: str = "",
+    deadline: date | None = None,
+    subject: str = "other",
+    cycle_event_id: int | None = None,
+) -> dict[str, Any]:
+    """The secretary's form for a new hearing (councils: those the user is secretary of)."""
+    council_options = [_option(c.key, c.name) for c in councils]
+    council_el: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "council",
+        "options": council_options,
+    }
+    chosen = next((o for o in council_options if o["value"] == council_key), None)
+    if chosen is None and len(council_options) == 1:
+        chosen = council_options[0]
+    if chosen:
+        council_el["initial_option"] = chosen
+    subjects = [
+        _option(s, t(lang, f"hearing.subject.{s}"))
+        for s in ("employment_plan", "result_review", "other")
+    ]
+    deadline_el: dict[str, Any] = {"type": "datepicker", "action_id": "deadline"}
+    if deadline:
+        deadline_el["initial_date"] = deadline.isoformat()
+    title_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "title", "max_length": 200}
+    if title:
+        title_el["initial_value"] = title[:200]
+    return {
+        "type": "modal",
+        "callback_id": OPEN_VIEW,
+        "private_metadata": json.dumps({"cycle_event_id": cycle_event_id}),
+        "title": plain(t(lang, "hearing.modal.open.title"), 24),
+        "submit": plain(t(lang, "hearing.modal.open.submit"), 24),
+        "close": plain(t(lang, "hearing.modal.cancel"), 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "council",
+                "label": plain(t(lang, "hearing.modal.open.council")),
+                "element": council_el,
+            },
+            {
+                "type": "input",
+                "block_id": "title",
+                "label": plain(t(lang, "hearing.modal.open.what")),
+                "element": title_el,
+            },
+            {
+                "type": "input",
+                "block_id": "subject",
+                "label": plain(t(lang, "hearing.modal.open.subject")),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "subject",
+                    "options": subjects,
+                    "initial_option": next(o for o in subjects if o["value"] == subject),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "document",
+                "optional": True,
+                "label": plain(t(lang, "hearing.modal.open.document")),
+                "element": {"type": "url_text_input", "action_id": "document"},
+            },
+            {
+                "type": "input",
+                "block_id": "deadline",
+                "label": plain(t(lang, "hearing.modal.open.deadline")),
+                "element": deadline_el,
+            },
+            {
+                "type": "input",
+                "block_id": "invitees",
+                "optional": True,
+                "label": plain(t(lang, "hearing.modal.open.invitees")),
+                "hint": plain(t(lang, "hearing.modal.open.invitees_hint")),
+                "element": {"type": "multi_users_select", "action_id": "invitees"},
+            },
+        ],
+    }
+
+
+def confirm_open_modal(warnings: Sequence[str], draft: dict[str, Any], lang: str) -> dict[str, Any]:
+    """'Open it anyway?' when a hearing is short or spans July or Christmas."""
+    return {
+        "type": "modal",
+        "callback_id": OPEN_CONFIRM_VIEW,
+        "private_metadata": json.dumps(draft),
+        "title": plain(t(lang, "hearing.modal.confirm.title"), 24),
+        "submit": plain(t(lang, "hearing.modal.confirm.submit"), 24),
+        "close": plain(t(lang, "hearing.modal.confirm.back"), 24),
+        "blocks": [section("\n".join(f"⚠️ {w}" for w in warnings))],
+    }
+
+
+def away_modal(lang: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": AWAY_VIEW,
+        "title": plain(t(lang, "hearing.modal.away.title"), 24),
+        "submit": plain(t(lang, "hearing.modal.away.submit"), 24),
+        "close": plain(t(lang, "hearing.modal.cancel"), 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "start",
+                "label": plain(t(lang, "hearing.modal.away.start")),
+                "element": {"type": "datepicker", "action_id": "start"},
+            },
+            {
+                "type": "input",
+                "block_id": "end",
+                "label": plain(t(lang, "hearing.modal.away.end")),
+                "element": {"type": "datepicker", "action_id": "end"},
+            },
+            {
+                "type": "input",
+                "block_id": "substitute",
+                "optional": True,
+                "label": plain(t(lang, "hearing.modal.away.substitute")),
+                "element": {"type": "users_select", "action_id": "substitute"},
+            },
+        ],
+    }
+
+
+def markdown_to_mrkdwn(text: str) -> str:
+    """The compiled answer's Markdown as Slack mrkdwn (headings bold, ** to *)."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            line = "*" + line.lstrip("#").strip() + "*"
+        out.append(line.replace("**", "*"))
+    return "\n".join(out)
+
+
+def chunks(text: str, size: int = 2900) -> list[str]:
+    """Split a long text at line breaks into pieces that fit a section block."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines():
+        while len(line) > size:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:size])
+            line = line[size:]
+        if len(current) + len(line) + 1 > size:
+            pieces.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        pieces.append(current)
+    return pieces

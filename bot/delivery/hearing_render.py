@@ -1,0 +1,167 @@
+"""The words of a hearing's messages: announcement, invitation, reminder, escalation,
+closing and the prompt to open one, rendered when they go out.
+
+They read the hearing as it stands at delivery (a moved deadline, the
+announcement's link once it is posted, the answers so far), not as it was when
+the row was queued.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, tzinfo
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.blocks import (
+    PROMPT_BUTTON,
+    chunks,
+    context,
+    hearing_blocks,
+    hearing_facts,
+    markdown_to_mrkdwn,
+    plain,
+    section,
+)
+from bot.delivery.base import Message
+from bot.i18n import format_date, t
+from scheduler.workdays import WorkingCalendar
+from storage.models import Council, Hearing, OutboxMessage
+
+
+def _when(calendar: WorkingCalendar, deadline: date, today: date, lang: str) -> str:
+    if deadline < today:
+        return t(lang, "notify.when.passed")
+    n = calendar.working_days_between(today, deadline)
+    if n <= 0:
+        return t(lang, "notify.when.today")
+    if n == 1:
+        return t(lang, "notify.when.one")
+    return t(lang, "notify.when.many", n=n)
+
+
+def _email_parts(text: str, facts: list[str], footer: str) -> tuple[str, str]:
+    plain_text = text.replace("*", "")
+    body = plain_text + "\n\n" + "\n".join(facts) + (f"\n\n--\n{footer}" if footer else "")
+    page = "".join(f"<p>{html.escape(p)}</p>" for p in plain_text.split("\n") if p)
+    page += "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in facts) + "</ul>"
+    if footer:
+        page += f'<hr><p style="color:#777;font-size:small">{html.escape(footer)}</p>'
+    return body, f"<html><body>{page}</body></html>"
+
+
+async def render_hearing(
+    session: AsyncSession,
+    row: OutboxMessage,
+    message: str,
+    params: dict[str, Any],
+    lang: str,
+    today: date,
+    *,
+    calendar: WorkingCalendar,
+    tz: tzinfo,
+    direct: bool,
+) -> Message:
+    if message == "hearing.prompt":
+        return _prompt(row, params, lang, today, calendar, direct)
+    hearing = await session.get(Hearing, int(params["hearing_id"]))
+    if hearing is None:
+        raise LookupError(f"hearing {params['hearing_id']} is gone")
+    council = await session.get(Council, hearing.council_id)
+    assert council is not None
+    fields = {
+        "title": hearing.title,
+        "council": council.name,
+        "date": format_date(hearing.deadline, lang, long=True),
+        "when": _when(calendar, hearing.deadline, today, lang),
+    }
+    button = True
+    name = message.removeprefix("hearing.")
+    if name == "reminder.escalation":
+        from bot.services.hearings import seats_summary
+
+        answered, invited, missing = await seats_summary(session, hearing)
+        text = t(
+            lang,
+            "hearing.msg.escalation.text",
+            **fields,
+            answered=answered,
+            invited=invited,
+            missing=", ".join(missing) or "-",
+        )
+        subject = t(lang, "hearing.msg.escalation.subject", **fields)
+        button = False
+    elif name == "closed":
+        from bot.services.hearings import compiled_for_message
+
+        compiled = await compiled_for_message(session, hearing, lang, tz, today)
+        subject = t(lang, "hearing.msg.closed.subject", **fields)
+        intro = t(lang, "hearing.msg.closed.text", **fields)
+        if row.channel == "email":
+            facts = hearing_facts(hearing, council, lang, mrkdwn=False)
+            body, page = _email_parts(intro, facts, t(lang, "notify.footer.secretariat", **fields))
+            body += "\n\n" + compiled
+            page = page.replace(
+                "</body>", f"<pre style='white-space:pre-wrap'>{html.escape(compiled)}</pre></body>"
+            )
+            return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
+        blocks = [section(intro)]
+        for piece in chunks(markdown_to_mrkdwn(compiled))[:45]:
+            blocks.append(section(piece))
+        return Message(row.id or 0, row.key, row.address, subject, intro, blocks, "", direct)
+    else:
+        text = t(lang, f"hearing.msg.{name}.text", **fields)
+        subject = t(lang, f"hearing.msg.{name}.subject", **fields)
+    footer_key = "notify.footer.member" if row.person_id else "notify.footer.secretariat"
+    footer = t(lang, footer_key, council=council.name)
+    if row.channel == "email":
+        facts = hearing_facts(hearing, council, lang, mrkdwn=False)
+        if button and hearing.state == "open":
+            facts.append(t(lang, "hearing.fact.answer_in_slack", id=hearing.id))
+        body, page = _email_parts(text, facts, footer)
+        return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
+    # The announcement itself needs no link back to itself.
+    blocks = hearing_blocks(text, hearing, council, lang, button=button)
+    if name == "announce":
+        blocks[1] = context("\n".join(hearing_facts(hearing, council, lang, link=False)))
+    return Message(row.id or 0, row.key, row.address, subject, text, blocks, "", direct)
+
+
+def _prompt(
+    row: OutboxMessage,
+    params: dict[str, Any],
+    lang: str,
+    today: date,
+    calendar: WorkingCalendar,
+    direct: bool,
+) -> Message:
+    deadline = date.fromisoformat(params["deadline"])
+    fields = {
+        "title": params.get(f"title_{lang}") or params.get("title_da", ""),
+        "council": params.get("council", ""),
+        "date": format_date(deadline, lang, long=True),
+        "when": _when(calendar, deadline, today, lang),
+    }
+    text = t(lang, "hearing.msg.prompt.text", **fields)
+    subject = t(lang, "hearing.msg.prompt.subject", **fields)
+    footer = t(lang, "notify.footer.secretariat", council=fields["council"])
+    if row.channel == "email":
+        body, page = _email_parts(text, [t(lang, "hearing.msg.prompt.cli")], footer)
+        return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
+    blocks = [
+        section(text),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": PROMPT_BUTTON,
+                    "text": plain(t(lang, "hearing.button.open")),
+                    "value": str(params.get("event_id", "")),
+                    "style": "primary",
+                }
+            ],
+        },
+    ]
+    return Message(row.id or 0, row.key, row.address, subject, text, blocks, "", direct)

@@ -1,0 +1,174 @@
+"""App Home: the hearings waiting for the user, their councils' next deadlines and
+meetings, and a button to register an absence with a substitute."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from sqlmodel import col, select
+
+from bot.blocks import AWAY_BUTTON, AWAY_VIEW, answer_button, away_modal, context, plain, section
+from bot.handlers.common import selected
+from bot.i18n import error_text, format_date, t
+from bot.services.cycle import parse_date
+from bot.services.hearings import awaiting, councils_of, register_absence
+from bot.slack_app import SlackDeps
+from scheduler.errors import AarshjulError
+from storage.models import Council, CycleEvent, Person
+
+log = logging.getLogger("aarshjul.slack")
+DEADLINE_DAYS = 60
+MEETING_DAYS = 120
+
+
+async def home_view(deps: SlackDeps, person: Person | None, lang: str) -> dict[str, Any]:
+    ctx = deps.ctx
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": plain(t(lang, "slack.home.title"))},
+    ]
+    if person is None:
+        blocks.append(section(t(lang, "hearing.error.unknown_person")))
+        return {"type": "home", "blocks": blocks}
+    today = ctx.today()
+    async with ctx.db.session() as session:
+        waiting = await awaiting(session, ctx, person)
+        councils = await councils_of(session, person)
+        ids = [c.id for c in councils]
+        events = list(
+            (
+                await session.execute(
+                    select(CycleEvent, Council.name)
+                    .join(Council, col(Council.id) == CycleEvent.council_id)
+                    .where(
+                        col(CycleEvent.council_id).in_(ids),
+                        col(CycleEvent.date) >= today,
+                        col(CycleEvent.date) <= today + timedelta(days=MEETING_DAYS),
+                    )
+                    .order_by(col(CycleEvent.date), col(Council.name))
+                )
+            ).all()
+        )
+    blocks.append(section(f"*{t(lang, 'slack.home.waiting')}*"))
+    if not waiting:
+        blocks.append(context(t(lang, "slack.home.none_waiting")))
+    for hearing, council in waiting[:20]:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": t(
+                        lang,
+                        "slack.home.hearing",
+                        title=hearing.title,
+                        council=council.name,
+                        date=format_date(hearing.deadline, lang, long=True),
+                    ),
+                },
+                "accessory": answer_button(hearing.id or 0, lang),
+            }
+        )
+    blocks.append({"type": "divider"})
+    blocks.append(section(f"*{t(lang, 'slack.home.deadlines')}*"))
+    deadlines = [
+        (e, n) for e, n in events if e.type != "meeting" and (e.date - today).days <= DEADLINE_DAYS
+    ]
+    lines = [
+        t(
+            lang,
+            "slack.home.event",
+            date=format_date(e.date, lang, long=True),
+            title=e.title_en if lang == "en" else e.title_da,
+            council=name,
+        )
+        for e, name in deadlines[:15]
+    ]
+    blocks.append(section("\n".join(lines) or t(lang, "slack.home.none")))
+    blocks.append(section(f"*{t(lang, 'slack.home.meetings')}*"))
+    meetings = [
+        t(
+            lang,
+            "slack.home.event",
+            date=format_date(e.date, lang, long=True),
+            title=e.title_en if lang == "en" else e.title_da,
+            council=name,
+        )
+        for e, name in events
+        if e.type == "meeting"
+    ]
+    blocks.append(section("\n".join(meetings[:10]) or t(lang, "slack.home.none")))
+    blocks.append({"type": "divider"})
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": AWAY_BUTTON,
+                    "text": plain(t(lang, "hearing.button.away")),
+                }
+            ],
+        }
+    )
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
+    ctx = deps.ctx
+
+    async def publish(user: str) -> None:
+        person = await deps.person(user)
+        lang = deps.language(user, person)
+        await deps.client.views_publish(user_id=user, view=await home_view(deps, person, lang))
+
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home":
+            await publish(event["user"])
+
+    @app.action(AWAY_BUTTON)
+    async def away_button(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        lang = deps.language(user, await deps.person(user, lookup=False))
+        await deps.client.views_open(trigger_id=body["trigger_id"], view=away_modal(lang))
+
+    @app.view(AWAY_VIEW)
+    async def away_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        values = view["state"]["values"]
+        person = await deps.person(user, lookup=False)
+        lang = deps.language(user, person)
+        if person is None:
+            await ack(
+                response_action="errors", errors={"start": t(lang, "hearing.error.unknown_person")}
+            )
+            return
+        substitute_user = selected(values, "substitute")
+        substitute = await deps.person(substitute_user, lookup=False) if substitute_user else None
+        if substitute_user and substitute is None:
+            await ack(
+                response_action="errors",
+                errors={
+                    "substitute": t(lang, "hearing.error.unknown_substitute", value=substitute_user)
+                },
+            )
+            return
+        try:
+            start = parse_date(selected(values, "start") or "")
+            end = parse_date(selected(values, "end") or "")
+            async with ctx.db.transaction() as session:
+                await register_absence(
+                    session, ctx, person, start, end, substitute, actor=f"slack:{user}"
+                )
+        except AarshjulError as exc:
+            await ack(response_action="errors", errors={"end": error_text(exc, lang)[:150]})
+            return
+        await ack()
+        deps.wake()
+        await publish(user)
+
+    return []
