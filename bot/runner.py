@@ -28,7 +28,7 @@ from bot.i18n import user_error
 from bot.observability import Metrics, log_event
 from bot.services.app import AppContext
 from bot.services.hearings import close_due_hearings
-from bot.services.reminders import conditions, send_window
+from bot.services.reminders import after_sent, conditions, send_window
 from bot.services.setup import refresh
 from bot.slack_app import build_slack_app, http_route, match_people_by_email
 from bot.web import build_web_app
@@ -102,6 +102,7 @@ def build_worker(
         ),
         metrics=metrics,
         conditions=conditions(),
+        after_sent=after_sent(),
     )
 
 

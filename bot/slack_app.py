@@ -141,7 +141,8 @@ def build_slack_app(
     signing = (
         secrets.slack_signing_secret.get_secret_value() if secrets.slack_signing_secret else None
     )
-    client = AsyncWebClient(token=token, base_url=ctx.config.settings.slack.api_url, timeout=30)
+    api_url = ctx.config.settings.slack.api_url
+    client = AsyncWebClient(token=token, base_url=api_url, timeout=30)
 
     async def authorize(**_: Any) -> AuthorizeResult:
         # One workspace, one bot token: no auth.test per request (it would delay the ack).
@@ -150,7 +151,8 @@ def build_slack_app(
         )
 
     app = AsyncApp(
-        client=client,
+        # Bolt's own client gets the token from ``authorize`` per request.
+        client=AsyncWebClient(base_url=api_url, timeout=30),
         authorize=authorize,
         signing_secret=signing,
         request_verification_enabled=signing is not None,

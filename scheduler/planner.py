@@ -111,6 +111,8 @@ class Deadline:
         members: who the members audience is for this deadline, when not the
             council's members (a hearing: those heard who have not answered,
             or their substitutes).
+        not_before: reminders falling before this instant are left out (a
+            hearing opened today has just told everyone; no reminder on top).
     """
 
     source: str
@@ -122,6 +124,7 @@ class Deadline:
     params: Mapping[str, Any] = field(default_factory=dict)
     escalations: tuple[Escalation, ...] = ()
     members: tuple[Recipient, ...] | None = None
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,8 @@ def plan_deadlines(
         anchor = window.calendar.previous_working_day(d.day)
         for offset in d.offsets:
             due = _due(window, anchor, offset, send_at, expires)
+            if d.not_before is not None and due < d.not_before:
+                continue
             for r in council.recipients(d.audiences):
                 planned.append(_notification(d, r, Kind.REMINDER, offset, due, expires))
         for esc in d.escalations:

@@ -25,7 +25,18 @@ from tests.servers import SlackStandIn, SmtpStandIn
 
 PG_ENV = "AARSHJUL_TEST_DATABASE_URL"
 REPO = Path(__file__).resolve().parent.parent
-TABLES = ("council", "person", "membership", "cycle_event", "audit_log", "outbox")
+TABLES = (
+    "council",
+    "person",
+    "membership",
+    "cycle_event",
+    "audit_log",
+    "outbox",
+    "hearing",
+    "hearing_invitee",
+    "hearing_answer",
+    "absence",
+)
 T = TypeVar("T")
 
 

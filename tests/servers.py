@@ -82,6 +82,11 @@ class SlackStandIn:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.delay = 0.0
+        #: Slack users the stand-in knows: id → {"email": …, "locale": …}.
+        self.users: dict[str, dict[str, str]] = {}
+        #: What the bot posted to response_urls, in order.
+        self.responses: list[dict[str, Any]] = []
+        self._views = itertools.count(1)
 
     @property
     def base_url(self) -> str:
@@ -110,6 +115,9 @@ class SlackStandIn:
     async def start(self) -> SlackStandIn:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
+        # slack_sdk sends a few methods (users.info, users.lookupByEmail) as GET.
+        app.router.add_get("/api/{method}", self._handle)
+        app.router.add_post("/response/{name}", self._response)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -127,10 +135,21 @@ class SlackStandIn:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def response_url(self, name: str = "r") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    async def _response(self, request: web.Request) -> web.Response:
+        body = json.loads(await request.read() or b"{}")
+        body["_to"] = request.match_info["name"]
+        self.responses.append(body)
+        return web.Response(text="ok")
+
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         raw = await request.read()
-        if request.content_type == "application/json":
+        if request.method == "GET":
+            args = dict(request.query)
+        elif request.content_type == "application/json":
             args = json.loads(raw or b"{}")
         else:
             args = dict(parse_qsl(raw.decode()))
@@ -180,6 +199,36 @@ class SlackStandIn:
                 return {"ok": False, "error": "no_text"}
             ts = f"1700000000.{next(self._ts):06d}"
             return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
+        if method == "chat.getPermalink":
+            channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+            }
+        if method in ("views.open", "views.publish", "views.push", "views.update"):
+            view = args.get("view")
+            view = json.loads(view) if isinstance(view, str) else view or {}
+            return {"ok": True, "view": {**view, "id": f"V{next(self._views):08d}"}}
+        if method == "users.info":
+            user = str(args.get("user", ""))
+            known = self.users.get(user)
+            if known is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "locale": known.get("locale", "da-DK"),
+                    "profile": {"email": known.get("email", "")},
+                },
+            }
+        if method == "users.lookupByEmail":
+            email = str(args.get("email", "")).lower()
+            for user, known in self.users.items():
+                if known.get("email", "").lower() == email:
+                    return {"ok": True, "user": {"id": user, "profile": {"email": email}}}
+            return {"ok": False, "error": "users_not_found"}
         return {"ok": True}
 
 

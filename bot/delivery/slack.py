@@ -73,6 +73,8 @@ class SlackChannel:
         self._next_post: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self.dm_channels: dict[str, str] = dict(dm_channels or {})
+        #: Row key → channel id of posts not yet asked for their permalink.
+        self.posted_in: dict[str, str] = {}
         #: DM channels opened since the worker last saved them.
         self.new_dm_channels: dict[str, str] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -112,7 +114,17 @@ class SlackChannel:
                 unfurl_links=False,
             )
             self._next_post[channel] = self._monotonic() + self._interval
+        if response.get("channel"):
+            self.posted_in[message.key] = str(response["channel"])
         return str(response.get("ts") or "")
+
+    async def permalink(self, key: str, ts: str) -> str | None:
+        """The link to a message this channel posted (for messages that refer to it)."""
+        channel = self.posted_in.pop(key, None)
+        if not channel or not ts:
+            return None
+        response = await self._call("chat.getPermalink", channel=channel, message_ts=ts)
+        return str(response.get("permalink") or "") or None
 
     async def _dm_channel(self, user: str) -> str:
         known = self.dm_channels.get(user)

@@ -11,6 +11,7 @@ so in the log.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -34,6 +35,8 @@ from storage.models import OutboxMessage, Person
 
 log = logging.getLogger("aarshjul.delivery")
 
+#: Told that a row went out: (database, row, external id, channel).
+AfterSent = Callable[[Database, OutboxMessage, str, Channel], Awaitable[None]]
 #: A check run at delivery for rows with a ``condition`` (escalations).
 Condition = Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]
 
@@ -96,6 +99,7 @@ class OutboxWorker:
         settings: WorkerSettings | None = None,
         conditions: Mapping[str, Condition] | None = None,
         metrics: Metrics | None = None,
+        after_sent: Mapping[str, AfterSent] | None = None,
     ) -> None:
         self.db = db
         self.channels = dict(channels)
@@ -105,6 +109,7 @@ class OutboxWorker:
         self.worker_id = worker_id or default_worker_id()
         self.settings = settings or WorkerSettings()
         self.conditions = dict(conditions or {})
+        self.after_sent = dict(after_sent or {})
         self.metrics = metrics
         self._lock = asyncio.Lock()
         self._used: set[str] = set()
@@ -290,10 +295,24 @@ class OutboxWorker:
             # A bug in a channel must not stop the batch; the row is retried.
             log.exception("channel %s raised on outbox row %s", row.channel, row.id)
             return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", None)
+        await self._after_sent(row, external_id, channel)
         latency = (self.clock.now() - row.due_at).total_seconds()
         if self.metrics:
             self.metrics.latency.labels(channel=row.channel).observe(max(0.0, latency))
         return self._finish(row, outbox.SENT, None, external_id=external_id, latency=latency)
+
+    async def _after_sent(self, row: OutboxMessage, external_id: str, channel: Channel) -> None:
+        """Let the feature that queued the row note that it went (never fails the row)."""
+        if not self.after_sent:
+            return
+        name = str(json.loads(row.payload or "{}").get("message", ""))
+        hook = self.after_sent.get(name)
+        if hook is None:
+            return
+        try:
+            await hook(self.db, row, external_id, channel)
+        except Exception:
+            log.exception("after-sent hook %s failed for outbox row %s", name, row.id)
 
     def _retry_or_fail(
         self, row: OutboxMessage, error: str, retry_after: float | None

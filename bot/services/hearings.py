@@ -23,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import format_date, t, user_error
+from bot.i18n import closed_day_text, format_date, t, user_error, weekday_name
 from bot.observability import log_event
 from bot.services.app import AppContext
 from bot.services.councils import get_council
 from bot.services.reminders import (
+    AFTER_SENT,
     CONDITIONS,
     SOURCES,
     load_audiences,
@@ -46,6 +47,7 @@ from scheduler.planner import (
     Recipient,
 )
 from storage import audit, outbox
+from storage.db import Database
 from storage.models import (
     Absence,
     Council,
@@ -200,6 +202,16 @@ def hearing_warnings(ctx: AppContext, deadline: date, language: str) -> list[str
     today = ctx.today()
     minimum = ctx.config.settings.reminders.min_hearing_days
     found = []
+    if not ctx.calendar.is_working_day(deadline):
+        why = closed_day_text(ctx.calendar, deadline, language) or weekday_name(deadline, language)
+        found.append(
+            t(
+                language,
+                "hearing.warn.closed_day",
+                why=why,
+                before=format_date(ctx.calendar.previous_working_day(deadline), language),
+            )
+        )
     days = (deadline - today).days
     if days < minimum:
         found.append(t(language, "hearing.warn.short", days=days, minimum=minimum))
@@ -475,6 +487,12 @@ class HearingSource:
                     },
                     escalations=(Escalation(settings.hearings.escalate_days, "short_of_answers"),),
                     members=tuple(await _asked(session, ctx, hearing)),
+                    # The invitation went out on the opening day: reminders start after it.
+                    not_before=datetime.combine(
+                        hearing.opened_at.astimezone(ctx.tz).date() + timedelta(days=1),
+                        time(0),
+                        tzinfo=ctx.tz,
+                    ).astimezone(UTC),
                 )
             )
         return found
@@ -549,6 +567,27 @@ async def short_of_answers(session: AsyncSession, row: OutboxMessage) -> bool:
 
 
 CONDITIONS["short_of_answers"] = short_of_answers
+
+
+async def remember_announcement(
+    db: Database, row: OutboxMessage, external_id: str, channel: object
+) -> None:
+    """Keep the announcement's permalink, so later messages link back to it."""
+    permalink = getattr(channel, "permalink", None)
+    if permalink is None:
+        return
+    url = await permalink(row.key, external_id)
+    if not url:
+        return
+    hearing_id = int(json.loads(row.payload or "{}").get("params", {}).get("hearing_id", 0))
+    async with db.transaction() as session:
+        hearing = await session.get(Hearing, hearing_id)
+        if hearing is not None and not hearing.announcement_url:
+            hearing.announcement_url = url[:MAX_URL]
+            session.add(hearing)
+
+
+AFTER_SENT["hearing.announce"] = remember_announcement
 
 
 # --- answering --------------------------------------------------------------------

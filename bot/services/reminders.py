@@ -108,6 +108,9 @@ class CycleSource:
 SOURCES: list[ReminderSource] = [CycleSource()]
 #: Checks run at delivery for escalations, by name; feature modules add theirs.
 CONDITIONS: dict[str, Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]] = {}
+#: Hooks told that a row went out, by the row's message name (a hearing notes
+#: the link of its announcement).
+AFTER_SENT: dict[str, Callable[..., Awaitable[None]]] = {}
 #: Modules that add sources (and delivery conditions) when imported.
 PLUGINS = ("bot.services.hearings",)
 
@@ -117,6 +120,11 @@ def sources() -> list[ReminderSource]:
     for name in PLUGINS:
         importlib.import_module(name)
     return SOURCES
+
+
+def after_sent() -> dict[str, Callable[..., Awaitable[None]]]:
+    sources()
+    return AFTER_SENT
 
 
 def conditions() -> dict[str, Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]]:
