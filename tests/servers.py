@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -86,7 +87,12 @@ class SlackStandIn:
         self.users: dict[str, dict[str, str]] = {}
         #: What the bot posted to response_urls, in order.
         self.responses: list[dict[str, Any]] = []
+        self._responded = asyncio.Event()
         self._views = itertools.count(1)
+        #: Socket Mode: the bot's open websocket, and what it sent us (acks).
+        self.socket: web.WebSocketResponse | None = None
+        self.socket_connected = asyncio.Event()
+        self.socket_received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     @property
     def base_url(self) -> str:
@@ -118,6 +124,7 @@ class SlackStandIn:
         # slack_sdk sends a few methods (users.info, users.lookupByEmail) as GET.
         app.router.add_get("/api/{method}", self._handle)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/link", self._socket_mode)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -138,11 +145,47 @@ class SlackStandIn:
     def response_url(self, name: str = "r") -> str:
         return f"http://127.0.0.1:{self.port}/response/{name}"
 
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode end: say hello, then pass envelopes and collect acks."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.socket = ws
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        self.socket_connected.set()
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await self.socket_received.put(json.loads(message.data))
+        return ws
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], envelope_id: str) -> None:
+        assert self.socket is not None
+        await self.socket.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+
     async def _response(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"{}")
         body["_to"] = request.match_info["name"]
         self.responses.append(body)
+        self._responded.set()
         return web.Response(text="ok")
+
+    async def response_to(self, name: str, within: float = 10.0) -> dict[str, Any]:
+        """The bot's post to the response_url ``name`` (it answers after its ack)."""
+        async with asyncio.timeout(within):
+            while True:
+                for r in self.responses:
+                    if r["_to"] == name:
+                        return r
+                self._responded.clear()
+                await self._responded.wait()
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -168,7 +211,8 @@ class SlackStandIn:
             return web.Response(status=fault.status, text="Internal Server Error")
         call = RecordedCall(method, args, time.monotonic(), 200)
         self.calls.append(call)
-        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+        token_kind = "xapp-" if method == "apps.connections.open" else "xoxb-"
+        if not request.headers.get("Authorization", "").startswith(f"Bearer {token_kind}"):
             return web.json_response({"ok": False, "error": "not_authed"})
         missing = self.required.get(method, frozenset()) - set(args)
         answer = (
@@ -199,6 +243,8 @@ class SlackStandIn:
                 return {"ok": False, "error": "no_text"}
             ts = f"1700000000.{next(self._ts):06d}"
             return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "chat.getPermalink":
             channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))
             return {

@@ -225,18 +225,12 @@ class SlackWorld:
     async def interact(self, payload: dict[str, Any], **kw: Any) -> tuple[int, str, float]:
         return await self.post(self.interaction_body(payload), **kw)
 
-    async def response(self, name: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def response(self, name: str, within: float = 10.0) -> dict[str, Any]:
         """What the bot posted to a response_url (it answers after the ack)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for r in self.slack.responses:
-                if r["_to"] == name:
-                    return r
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"no answer to response_url {name}")
+        return await self.slack.response_to(name, within)
 
-    async def api_call(self, method: str, count: int = 1, timeout: float = 10.0) -> Any:
-        deadline = time.monotonic() + timeout
+    async def api_call(self, method: str, count: int = 1, within: float = 10.0) -> Any:
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             calls = self.slack.calls_to(method)
             if len(calls) >= count:

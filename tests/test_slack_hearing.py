@@ -237,13 +237,13 @@ async def test_acks_within_three_seconds_when_the_web_api_is_slow(
         assert status == 200 and took < 3, (took, body)
         # The slow work goes on after the ack: the modal is opened.
         started = time.monotonic()
-        await w.api_call("views.open", timeout=15)
+        await w.api_call("views.open", within=15)
         assert time.monotonic() - started > 0.5
         # A new Slack user: identifying them takes a slow users.info, after the ack.
         slack.users["UNEW0001"] = {"email": "bo@example.dk", "locale": "en-US"}
         status, _, took, name = await w.command("UNEW0001", "/hearing", "list")
         assert status == 200 and took < 3
-        assert (await w.response(name, timeout=15))["text"]
+        assert (await w.response(name, within=15))["text"]
 
 
 async def test_a_resent_request_records_and_sends_nothing_twice(
@@ -307,7 +307,7 @@ async def test_refusals_change_nothing(
         before = await snapshot(w.ctx.db)
 
         # A forged signature and a stale timestamp: 401.
-        forged, _ = w.command_body("USOFIE01", "/hearing", f"close 1")
+        forged, _ = w.command_body("USOFIE01", "/hearing", "close 1")
         assert (await w.post(forged, secret="not-the-secret"))[0] == 401
         assert (await w.post(forged, timestamp=int(time.time()) - 301))[0] == 401
 

@@ -114,8 +114,10 @@ class SlackChannel:
                 unfurl_links=False,
             )
             self._next_post[channel] = self._monotonic() + self._interval
-        if response.get("channel"):
+        if response.get("channel") and not message.direct:
             self.posted_in[message.key] = str(response["channel"])
+            while len(self.posted_in) > 1000:  # only announcements ask; forget the rest
+                self.posted_in.pop(next(iter(self.posted_in)))
         return str(response.get("ts") or "")
 
     async def permalink(self, key: str, ts: str) -> str | None:

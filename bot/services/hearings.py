@@ -890,6 +890,16 @@ async def register_absence(
         raise user_error(InputError, "hearing.error.away_long")
     if substitute is not None and substitute.id == person.id:
         raise user_error(InputError, "hearing.error.away_self")
+    same = await session.scalar(
+        select(Absence).where(
+            Absence.person_id == person.id,
+            Absence.start == start,
+            Absence.end == end,
+            Absence.substitute_id == (substitute.id if substitute else None),
+        )
+    )
+    if same is not None:
+        return same  # the same request again (Slack re-sent it): nothing new
     now = ctx.clock.now()
     absence = Absence(
         person_id=person.id or 0,
