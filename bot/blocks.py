@@ -72,6 +72,10 @@ def hearing_facts(
             else hearing.announcement_url
         )
         lines.append(t(lang, "hearing.fact.announcement", link=ann))
+    elif link and council.slack_channel:
+        # Not posted yet (it goes out in the same batch): name the channel instead.
+        channel = "#" + council.slack_channel.lstrip("#")
+        lines.append(t(lang, "hearing.fact.announcement_channel", channel=channel))
     lines.append(t(lang, "hearing.fact.id", id=hearing.id))
     return lines
 

@@ -119,6 +119,10 @@ async def render_hearing(
         facts = hearing_facts(hearing, council, lang, mrkdwn=False)
         if button and hearing.state == "open":
             facts.append(t(lang, "hearing.fact.answer_in_slack", id=hearing.id))
+            if council.secretariat_email:
+                facts.append(
+                    t(lang, "hearing.fact.answer_by_mail", address=council.secretariat_email)
+                )
         body, page = _email_parts(text, facts, footer)
         return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
     # The announcement itself needs no link back to itself.
