@@ -3,6 +3,7 @@ endpoint, the Web API answered by a loopback stand-in, both databases."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import col, select
 
 from bot.blocks import ANSWER_BUTTON, ANSWER_VIEW, OPEN_VIEW
@@ -362,3 +364,36 @@ async def test_english_locale_gets_english_replies(
         assert "there is no hearing with id 999" in (await w.response(name))["text"]
         _, _, _, name = await w.command("UENGLISH", "/hearing", "help")
         assert "Hearings in the annual cycle" in (await w.response(name))["text"]
+
+
+async def test_acks_within_three_seconds_when_the_database_is_slow(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    """Another transaction holds the tables for 3.5 s: the command is still acknowledged
+    at once, and answered once the database lets it through."""
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        held = asyncio.Event()
+        release = asyncio.Event()
+
+        async def hold_the_database() -> None:
+            async with w.ctx.db.engine.connect() as conn:
+                if conn.dialect.name == "sqlite":
+                    await conn.exec_driver_sql("BEGIN EXCLUSIVE")
+                else:
+                    await conn.exec_driver_sql("BEGIN")
+                    await conn.exec_driver_sql("LOCK TABLE person IN ACCESS EXCLUSIVE MODE")
+                held.set()
+                await release.wait()
+                await conn.exec_driver_sql("ROLLBACK")
+
+        holder = asyncio.create_task(hold_the_database())
+        await held.wait()
+        try:
+            status, _, took, name = await w.command("USOFIE01", "/hearing", "list")
+            assert status == 200 and took < 3
+            with pytest.raises(TimeoutError):
+                await w.response(name, within=0.5)  # still waiting for the database
+        finally:
+            release.set()
+            await holder
+        assert (await w.response(name))["text"] == "Ingen høringer."
