@@ -354,7 +354,12 @@ def _message(
         address=recipient.address,
         language=recipient.language,
         message=name,
-        params={"hearing_id": hearing.id, "council": council.name},
+        params={
+            "hearing_id": hearing.id,
+            "council": council.name,
+            "title_da": f"Høring: {hearing.title}",
+            "title_en": f"Hearing: {hearing.title}",
+        },
         due_at=due,
         expires_at=None,
         quiet=False,
@@ -484,6 +489,9 @@ class HearingSource:
                         "hearing_id": hearing.id,
                         "council": council.name,
                         "quorum": settings.hearings.quorum,
+                        # For the plan's "about what" column; messages read the hearing.
+                        "title_da": f"Høring: {hearing.title}",
+                        "title_en": f"Hearing: {hearing.title}",
                     },
                     escalations=(Escalation(settings.hearings.escalate_days, "short_of_answers"),),
                     members=tuple(await _asked(session, ctx, hearing)),
