@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from bot.blocks import ANSWER_BUTTON, ANSWER_VIEW, OPEN_VIEW
 from bot.services.hearings import export_hearing
-from storage.models import AuditLog, Hearing, HearingAnswer, OutboxMessage
+from storage.models import AuditLog, Hearing, HearingAnswer, OutboxMessage, Person
 from tests.conftest import snapshot
 from tests.servers import SlackStandIn
 from tests.slack_world import SlackWorld, answer_values, open_values, slack_world
@@ -353,8 +353,6 @@ async def test_english_locale_gets_english_replies(
     async with slack_world(database_url, tmp_path, START, slack) as w:
         slack.users["UENGLISH"] = {"email": "ole@example.dk", "locale": "en-GB"}
         async with w.ctx.db.transaction() as s:
-            from storage.models import Person
-
             ole = (
                 await s.execute(select(Person).where(Person.email == "ole@example.dk"))
             ).scalar_one()
@@ -397,3 +395,34 @@ async def test_acks_within_three_seconds_when_the_database_is_slow(
             release.set()
             await holder
         assert (await w.response(name))["text"] == "Ingen høringer."
+
+
+async def test_a_member_without_slack_id_is_found_by_email_and_asked_by_dm(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        async with w.ctx.db.transaction() as s:
+            dorte = (
+                await s.execute(select(Person).where(Person.email == "dorte@example.dk"))
+            ).scalar_one()
+            dorte.slack_id = None
+            s.add(dorte)
+        _, _, _, name = await w.command(
+            "USOFIE01", "/hearing", f"open lbr-test {DEADLINE} Resultatrevision 2026"
+        )
+        assert "Høring 1 er åbnet" in (await w.response(name))["text"]
+        lookups = [c.args["email"] for c in slack.calls_to("users.lookupByEmail")]
+        assert lookups == ["dorte@example.dk"]
+        async with w.ctx.db.session() as s:
+            found = await s.get(Person, dorte.id)
+            invite = (
+                await s.execute(
+                    select(OutboxMessage).where(
+                        OutboxMessage.key == "hearing-msg:1/invite/slack/person:" + str(dorte.id)
+                    )
+                )
+            ).scalar_one()
+        assert found is not None and found.slack_id == "UDORTE01"  # remembered
+        assert invite.address == "UDORTE01"
+        await w.drain()
+        assert "DDORTE01" in {p.args["channel"] for p in slack.posted()}
