@@ -426,3 +426,20 @@ async def test_a_member_without_slack_id_is_found_by_email_and_asked_by_dm(
         assert invite.address == "UDORTE01"
         await w.drain()
         assert "DDORTE01" in {p.args["channel"] for p in slack.posted()}
+
+
+async def test_an_unexpected_failure_is_logged_and_the_user_told(
+    database_url: str, tmp_path: Path, slack: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+
+        async def broken(*_: object, **__: object) -> None:
+            raise RuntimeError("the database fell over")
+
+        w.deps.person = broken  # type: ignore[method-assign]
+        status, _, took, name = await w.command("USOFIE01", "/hearing", "list")
+        assert status == 200 and took < 3
+        reply = await w.response(name)
+        assert reply["response_type"] == "ephemeral"
+        assert "Noget gik galt hos årshjulet" in reply["text"]
+        assert "the database fell over" in caplog.text

@@ -7,14 +7,30 @@ hold them against ``slack-manifest.yml``.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.handlers import cycle, hearing, home
+from bot.i18n import t
 from bot.slack_app import SlackDeps
+
+log = logging.getLogger("aarshjul.slack")
 
 
 def register_all(app: AsyncApp, deps: SlackDeps) -> list[str]:
     commands: list[str] = []
+
+    @app.error
+    async def unexpected(error: Exception, body: dict[str, Any], respond: Any = None) -> None:
+        """A bug or an outage (not a user's mistake): logged, and the user told to retry."""
+        log.error("slack handler failed: %r", error, exc_info=error)
+        if respond is not None and body.get("response_url"):
+            user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
+            lang = deps.language(str(user))
+            await respond(text=t(lang, "slack.unexpected"), response_type="ephemeral")
+
     for module in (hearing, cycle, home):
         commands += module.register(app, deps)
     app_commands = getattr(app, "aarshjul_commands", [])

@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.i18n import error_text, t
 from bot.observability import log_event
+from bot.slack_app import SlackDeps
 from scheduler.errors import AarshjulError, PermissionDenied
 
 log = logging.getLogger("aarshjul.slack")
+
+
+Listener = Callable[..., Awaitable[None]]
+
+
+def shielded(deps: SlackDeps) -> Callable[[Listener], Listener]:
+    """Catch what escapes a listener after its ack: log it and tell the user.
+
+    Bolt would otherwise lose an error raised just after ``ack()`` (its runner
+    then waits out the 3 seconds and answers 404), and the user would see nothing.
+    """
+
+    def wrap(listener: Listener) -> Listener:
+        @functools.wraps(listener)
+        async def run(**kwargs: Any) -> None:
+            try:
+                await listener(**kwargs)
+            except Exception:
+                log.exception("slack listener %s failed", listener.__name__)
+                respond = kwargs.get("respond")
+                body = kwargs.get("body") or kwargs.get("command") or {}
+                if respond is not None and body.get("response_url"):
+                    user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
+                    text = t(deps.language(str(user)), "slack.unexpected")
+                    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        return run
+
+    return wrap
 
 
 def refusal(exc: AarshjulError, language: str, *, user: str, action: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from sqlmodel import col, select
 
-from bot.handlers.common import refusal, words
+from bot.handlers.common import refusal, shielded, words
 from bot.i18n import format_date, t, user_error
 from bot.services.councils import get_council
 from bot.services.cycle import check_year, council_year, move_event, parse_date
@@ -57,6 +57,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
     ctx = deps.ctx
 
     @app.command("/cycle")
+    @shielded(deps)
     async def cycle_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
         user = command["user_id"]

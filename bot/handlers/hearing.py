@@ -29,7 +29,7 @@ from bot.blocks import (
     plain,
     section,
 )
-from bot.handlers.common import mention_user, refusal, selected, selected_users, words
+from bot.handlers.common import mention_user, refusal, selected, selected_users, shielded, words
 from bot.i18n import error_text, format_date, t, user_error
 from bot.observability import log_event
 from bot.services.cycle import parse_date
@@ -92,6 +92,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     @app.command("/hearing")
+    @shielded(deps)
     async def hearing_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
         user = command["user_id"]
@@ -329,6 +330,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         )
 
     @app.action(ANSWER_BUTTON)
+    @shielded(deps)
     async def answer_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user = body["user"]["id"]
@@ -474,6 +476,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         await open_from_values(ack, body, view, draft, confirmed=True)
 
     @app.action("hearing_open_anyway")
+    @shielded(deps)
     async def open_anyway(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
@@ -501,6 +504,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         await respond(text=_opened_text(result, lang), replace_original=True)
 
     @app.action(PROMPT_BUTTON)
+    @shielded(deps)
     async def prompt_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user = body["user"]["id"]

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlmodel import col, select
 
 from bot.blocks import AWAY_BUTTON, AWAY_VIEW, answer_button, away_modal, context, plain, section
-from bot.handlers.common import selected
+from bot.handlers.common import selected, shielded
 from bot.i18n import error_text, format_date, t
 from bot.services.cycle import parse_date
 from bot.services.hearings import awaiting, councils_of, register_absence
@@ -125,11 +125,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         await deps.client.views_publish(user_id=user, view=await home_view(deps, person, lang))
 
     @app.event("app_home_opened")
+    @shielded(deps)
     async def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
             await publish(event["user"])
 
     @app.action(AWAY_BUTTON)
+    @shielded(deps)
     async def away_button(ack: Any, body: dict[str, Any]) -> None:
         await ack()
         user = body["user"]["id"]
