@@ -27,6 +27,11 @@ AWAY_VIEW = "away_view"
 SLACK_TEXT_LIMIT = 3000
 
 
+def escape(text: str) -> str:
+    """User text inside mrkdwn: ``<!channel>`` or ``<@U…>`` in a title must stay text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def plain(text: str, limit: int = 150) -> dict[str, Any]:
     return {"type": "plain_text", "text": text[:limit], "emoji": True}
 
@@ -54,7 +59,7 @@ def hearing_facts(
 ) -> list[str]:
     """The context every hearing message carries: council, subject, deadline, document, link."""
     lines = [
-        t(lang, "hearing.fact.council", council=council.name),
+        t(lang, "hearing.fact.council", council=escape(council.name) if mrkdwn else council.name),
         t(lang, "hearing.fact.subject", subject=t(lang, f"hearing.subject.{hearing.subject}")),
         t(lang, "hearing.fact.deadline", date=format_date(hearing.deadline, lang, long=True)),
     ]
@@ -133,9 +138,9 @@ def answer_modal(
             o for o in behalf_options if o["value"] == (current.behalf if current else "own")
         ),
     }
-    intro = t(lang, "hearing.modal.answer.intro", title=hearing.title)
+    intro = t(lang, "hearing.modal.answer.intro", title=escape(hearing.title))
     if seat_name:
-        intro += "\n" + t(lang, "hearing.modal.answer.substitute", name=seat_name)
+        intro += "\n" + t(lang, "hearing.modal.answer.substitute", name=escape(seat_name))
     if current:
         intro += "\n" + t(lang, "hearing.modal.answer.current", version=current.version)
     return {
@@ -315,7 +320,7 @@ def away_modal(lang: str) -> dict[str, Any]:
 def markdown_to_mrkdwn(text: str) -> str:
     """The compiled answer's Markdown as Slack mrkdwn (headings bold, ** to *)."""
     out = []
-    for line in text.splitlines():
+    for line in escape(text).splitlines():
         if line.startswith("#"):
             line = "*" + line.lstrip("#").strip() + "*"
         out.append(line.replace("**", "*"))

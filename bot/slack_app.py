@@ -21,6 +21,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 
@@ -143,6 +144,8 @@ def build_slack_app(
     )
     api_url = ctx.config.settings.slack.api_url
     client = AsyncWebClient(token=token, base_url=api_url, timeout=30)
+    # users.lookupByEmail is Tier 3 (about 50 a minute): wait out a 429's Retry-After.
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
 
     async def authorize(**_: Any) -> AuthorizeResult:
         # One workspace, one bot token: no auth.test per request (it would delay the ack).

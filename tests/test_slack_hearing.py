@@ -443,3 +443,22 @@ async def test_an_unexpected_failure_is_logged_and_the_user_told(
         assert reply["response_type"] == "ephemeral"
         assert "Noget gik galt hos årshjulet" in reply["text"]
         assert "the database fell over" in caplog.text
+
+
+async def test_typed_text_cannot_mention_the_channel(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        _, _, _, name = await w.command(
+            "USOFIE01", "/hearing", f"open lbr-test {DEADLINE} Plan <!channel> &amp; <@UBO00001>"
+        )
+        await w.response(name)
+        await w.drain()
+        announcement = next(p for p in slack.posted() if p.args["channel"] == "#lbr-test")
+        text = json.dumps(blocks_of(announcement), ensure_ascii=False) + announcement.args["text"]
+        assert "<!channel>" not in text and "<@UBO00001>" not in text
+        assert "Plan &lt;!channel&gt; &amp; &lt;@UBO00001&gt;" in text
+        async with w.ctx.db.session() as s:
+            hearing = (await s.execute(select(Hearing))).scalar_one()
+        # Slack sends & as &amp;; the title is stored as it was typed.
+        assert hearing.title == "Plan <!channel> & <@UBO00001>"

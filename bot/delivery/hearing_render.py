@@ -18,6 +18,7 @@ from bot.blocks import (
     PROMPT_BUTTON,
     chunks,
     context,
+    escape,
     hearing_blocks,
     hearing_facts,
     markdown_to_mrkdwn,
@@ -70,9 +71,11 @@ async def render_hearing(
         raise LookupError(f"hearing {params['hearing_id']} is gone")
     council = await session.get(Council, hearing.council_id)
     assert council is not None
+    # Slack reads the text as mrkdwn: user-typed names must not become mentions.
+    quote = escape if row.channel == "slack" else str
     fields = {
-        "title": hearing.title,
-        "council": council.name,
+        "title": quote(hearing.title),
+        "council": quote(council.name),
         "date": format_date(hearing.deadline, lang, long=True),
         "when": _when(calendar, hearing.deadline, today, lang),
     }
@@ -141,9 +144,10 @@ def _prompt(
     direct: bool,
 ) -> Message:
     deadline = date.fromisoformat(params["deadline"])
+    quote = escape if row.channel == "slack" else str
     fields = {
-        "title": params.get(f"title_{lang}") or params.get("title_da", ""),
-        "council": params.get("council", ""),
+        "title": quote(params.get(f"title_{lang}") or params.get("title_da", "")),
+        "council": quote(params.get("council", "")),
         "date": format_date(deadline, lang, long=True),
         "when": _when(calendar, deadline, today, lang),
     }

@@ -51,8 +51,13 @@ def refusal(exc: AarshjulError, language: str, *, user: str, action: str) -> str
     return t(language, "slack.error", message=error_text(exc, language))
 
 
+def unescape(text: str | None) -> str:
+    """Slack sends a command's text with & < > as entities; we store what was typed."""
+    return (text or "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def words(text: str | None) -> list[str]:
-    return (text or "").split()
+    return unescape(text).split()
 
 
 def selected(values: dict[str, Any], block: str) -> str | None:

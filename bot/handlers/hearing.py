@@ -25,11 +25,20 @@ from bot.blocks import (
     PROMPT_BUTTON,
     answer_modal,
     confirm_open_modal,
+    escape,
     open_modal,
     plain,
     section,
 )
-from bot.handlers.common import mention_user, refusal, selected, selected_users, shielded, words
+from bot.handlers.common import (
+    mention_user,
+    refusal,
+    selected,
+    selected_users,
+    shielded,
+    unescape,
+    words,
+)
 from bot.i18n import error_text, format_date, t, user_error
 from bot.observability import log_event
 from bot.services.cycle import parse_date
@@ -184,8 +193,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 lang,
                 "slack.hearing.list_line",
                 id=h.id,
-                title=h.title,
-                council=c.name,
+                title=escape(h.title),
+                council=escape(c.name),
                 date=format_date(h.deadline, lang, long=True),
                 state=t(lang, f"hearing.state.{h.state}"),
                 answered=answered,
@@ -203,14 +212,14 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         async with ctx.db.session() as session:
             status = await hearing_status(session, ctx, args[0])
             await require_council_member(session, person, status.council, "hearing.status")
-        await reply(respond, "\n".join(status_lines(status, lang)))
+        await reply(respond, escape("\n".join(status_lines(status, lang))))
 
     async def sub_reply(
         command: dict[str, Any], args: list[str], person: Person, lang: str, respond: Any
     ) -> None:
         if not args:
             raise user_error(InputError, "slack.hearing.reply_usage")
-        text = (command.get("text") or "").strip()
+        text = unescape(command.get("text")).strip()
         # Keep the member's own line breaks and spacing: drop only "reply ID".
         body = text.split(None, 2)[2] if len(text.split(None, 2)) > 2 else ""
         async with ctx.db.transaction() as session:

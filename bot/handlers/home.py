@@ -10,7 +10,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from sqlmodel import col, select
 
-from bot.blocks import AWAY_BUTTON, AWAY_VIEW, answer_button, away_modal, context, plain, section
+from bot.blocks import (
+    AWAY_BUTTON,
+    AWAY_VIEW,
+    answer_button,
+    away_modal,
+    context,
+    escape,
+    plain,
+    section,
+)
 from bot.handlers.common import selected, shielded
 from bot.i18n import error_text, format_date, t
 from bot.services.cycle import parse_date
@@ -63,8 +72,8 @@ async def home_view(deps: SlackDeps, person: Person | None, lang: str) -> dict[s
                     "text": t(
                         lang,
                         "slack.home.hearing",
-                        title=hearing.title,
-                        council=council.name,
+                        title=escape(hearing.title),
+                        council=escape(council.name),
                         date=format_date(hearing.deadline, lang, long=True),
                     ),
                 },
