@@ -78,6 +78,23 @@ class SlackDeps:
         log_event(log, "slack-user-matched", user=user_id, person=found.id, by="email")
         return found
 
+    async def learn_locale(self, user_id: str, person: Person | None = None) -> None:
+        """Ask Slack once per process for the user's locale, unless their language is set.
+
+        Only where nothing waits on it: never before a modal opens (its trigger
+        dies after 3 seconds) nor before an ack.
+        """
+        if user_id in self.locales or (person is not None and person.language):
+            return
+        self.locales[user_id] = ""  # asked (one question per user, even if it fails)
+        try:
+            async with asyncio.timeout(LOOKUP_TIMEOUT):
+                info = await self.client.users_info(user=user_id, include_locale=True)
+        except (SlackApiError, TimeoutError, OSError) as exc:
+            log_event(log, "users-info-failed", logging.WARNING, user=user_id, error=str(exc))
+            return
+        self.locales[user_id] = str((info.get("user") or {}).get("locale") or "")
+
     def language(self, user_id: str, person: Person | None = None) -> str:
         """The reader's language: their own choice, else their Slack locale, else the default."""
         if person is not None and person.language in ("da", "en"):

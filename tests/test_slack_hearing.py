@@ -462,3 +462,19 @@ async def test_typed_text_cannot_mention_the_channel(
             hearing = (await s.execute(select(Hearing))).scalar_one()
         # Slack sends & as &amp;; the title is stored as it was typed.
         assert hearing.title == "Plan <!channel> & <@UBO00001>"
+
+
+async def test_a_known_member_with_an_english_slack_locale_is_answered_in_english(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        slack.users["UBO00001"]["locale"] = "en-US"
+        _, _, _, name = await w.command("UBO00001", "/hearing", "status 999")
+        assert "there is no hearing with id 999" in (await w.response(name))["text"]
+        _, _, _, name = await w.command("UCARL001", "/hearing", "status 999")
+        assert "der er ingen høring med id 999" in (await w.response(name))["text"]
+        # Slack is asked once per user, not per command.
+        _, _, _, name = await w.command("UBO00001", "/hearing", "list")
+        await w.response(name)
+        asked = [c.args.get("user") for c in slack.calls_to("users.info")]
+        assert asked.count("UBO00001") == 1

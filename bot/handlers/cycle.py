@@ -63,6 +63,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         user = command["user_id"]
         args = words(command.get("text"))
         person = await deps.person(user)
+        await deps.learn_locale(user, person)
         lang = deps.language(user, person)
         try:
             if args and args[0].lower() in ("move", "flyt"):

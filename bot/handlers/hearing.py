@@ -108,6 +108,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         args = words(command.get("text"))
         sub = args[0].lower() if args else "help"
         person = await deps.person(user)
+        if not (sub == "open" and len(args) == 1):  # the form must open within 3 s
+            await deps.learn_locale(user, person)
         lang = deps.language(user, person)
         if sub in ("help", "hjælp"):
             await reply(respond, t(lang, "slack.hearing.help"))
@@ -135,10 +137,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 councils = await councils_of(session, person, [Role.SECRETARY])
             if not councils:
                 raise_not_secretary(lang)
-            deps.background(match_people_by_email(deps, [c.id or 0 for c in councils]))
             await deps.client.views_open(
                 trigger_id=command["trigger_id"], view=open_modal(councils, lang)
             )
+            deps.background(match_people_by_email(deps, [c.id or 0 for c in councils]))
+            deps.background(deps.learn_locale(user, person))
             return
         if len(args) < 3:
             raise user_error(InputError, "slack.hearing.open_usage")
@@ -367,6 +370,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             seat_name=seat.name if seat.id != person.id else None,
         )
         await deps.client.views_open(trigger_id=body["trigger_id"], view=view)
+        deps.background(deps.learn_locale(user, person))
 
     @app.view(ANSWER_VIEW)
     async def answer_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
