@@ -699,6 +699,7 @@ async def test_escalation_with_an_unknown_condition_fails(
     ):
         await w.sync()
         w.set(local(2027, 8, 27, 8, 0))
+
         async def unrelated(*_: Any) -> bool:
             return True
 
