@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.blocks import ANSWER_BUTTON, ANSWER_VIEW, OPEN_VIEW
-from bot.services.hearings import export_hearing
+from bot.services.hearing_export import export_hearing
 from storage.models import AuditLog, Hearing, HearingAnswer, OutboxMessage, Person
 from tests.conftest import snapshot
 from tests.servers import SlackStandIn

@@ -14,12 +14,12 @@ from bot.cli.common import CliState, actor, echo_json, echo_table, run, write_st
 from bot.i18n import format_date, t
 from bot.services.app import AppContext
 from bot.services.cycle import parse_date
+from bot.services.hearing_export import export_hearing
 from bot.services.hearings import (
     Actor,
     HearingDraft,
     check_draft,
     close_hearing,
-    export_hearing,
     hearing_status,
     hearing_warnings,
     list_hearings,

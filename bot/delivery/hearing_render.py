@@ -27,6 +27,7 @@ from bot.blocks import (
 )
 from bot.delivery.base import Message
 from bot.i18n import format_date, t
+from bot.services.hearing_export import compiled_for_message, seats_summary
 from scheduler.workdays import WorkingCalendar
 from storage.models import Council, Hearing, OutboxMessage
 
@@ -82,8 +83,6 @@ async def render_hearing(
     button = True
     name = message.removeprefix("hearing.")
     if name == "reminder.escalation":
-        from bot.services.hearings import seats_summary
-
         answered, invited, missing = await seats_summary(session, hearing)
         text = t(
             lang,
@@ -96,8 +95,6 @@ async def render_hearing(
         subject = t(lang, "hearing.msg.escalation.subject", **fields)
         button = False
     elif name == "closed":
-        from bot.services.hearings import compiled_for_message
-
         compiled = await compiled_for_message(session, hearing, lang, tz, today)
         subject = t(lang, "hearing.msg.closed.subject", **fields)
         intro = t(lang, "hearing.msg.closed.text", **fields)

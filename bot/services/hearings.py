@@ -10,14 +10,11 @@ answers stops being reminded the moment the answer is stored.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -28,35 +25,26 @@ from bot.observability import log_event
 from bot.services.app import AppContext
 from bot.services.councils import get_council
 from bot.services.reminders import (
-    AFTER_SENT,
-    CONDITIONS,
-    SOURCES,
     load_audiences,
     person_recipients,
     send_window,
     sync_reminders,
 )
 from scheduler.errors import InputError, NotFoundError, PermissionDenied
-from scheduler.model import EventType, Role
+from scheduler.model import Role
 from scheduler.planner import (
-    Audience,
-    Deadline,
-    Escalation,
     Kind,
     PlannedNotification,
     Recipient,
 )
 from storage import audit, outbox
-from storage.db import Database
 from storage.models import (
     Absence,
     Council,
-    CycleEvent,
     Hearing,
     HearingAnswer,
     HearingInvitee,
     Membership,
-    OutboxMessage,
     Person,
 )
 
@@ -377,7 +365,7 @@ async def _enqueue_opening(
         _message(source, "hearing.announce", r, hearing, council, now, slot="announce")
         for r in audience.channel
     ]
-    for recipient in await _asked(session, ctx, hearing):
+    for recipient in await asked(session, ctx, hearing):
         planned.append(
             _message(source, "hearing.invite", recipient, hearing, council, now, slot="invite")
         )
@@ -439,7 +427,7 @@ async def seats(session: AsyncSession, hearing: Hearing, today: date) -> list[Se
     ]
 
 
-async def _asked(session: AsyncSession, ctx: AppContext, hearing: Hearing) -> list[Recipient]:
+async def asked(session: AsyncSession, ctx: AppContext, hearing: Hearing) -> list[Recipient]:
     """Where to ask those who have not answered: each, or their substitute when away."""
     found: list[Recipient] = []
     for seat in await seats(session, hearing, ctx.today()):
@@ -452,150 +440,6 @@ async def _asked(session: AsyncSession, ctx: AppContext, hearing: Hearing) -> li
                 Recipient(f"person:{seat.person.id}", r.channel, r.address, r.language, whom.id)
             )
     return found
-
-
-class HearingSource:
-    """Open hearings as deadlines: reminders to those not yet answered, escalation to the chair."""
-
-    prefix = "hearing:"
-
-    async def deadlines(
-        self, session: AsyncSession, ctx: AppContext, council_ids: Sequence[int], today: date
-    ) -> list[Deadline]:
-        settings = ctx.config.settings
-        rows = await session.execute(
-            select(Hearing, Council)
-            .join(Council, col(Council.id) == Hearing.council_id)
-            .where(
-                col(Hearing.council_id).in_(council_ids),
-                Hearing.state == OPEN,
-                col(Hearing.deadline) >= today,
-            )
-            .order_by(col(Hearing.id))
-        )
-        found = []
-        for hearing, council in rows.all():
-            conf = settings.council(council.key)
-            offsets = tuple((conf.reminder_offsets if conf else None) or settings.reminders.offsets)
-            found.append(
-                Deadline(
-                    source=f"{self.prefix}{hearing.id}",
-                    council_id=council.id or 0,
-                    day=hearing.deadline,
-                    offsets=offsets,
-                    audiences=frozenset({Audience.MEMBERS}),
-                    message="hearing.reminder",
-                    params={
-                        "hearing_id": hearing.id,
-                        "council": council.name,
-                        "quorum": settings.hearings.quorum,
-                        # For the plan's "about what" column; messages read the hearing.
-                        "title_da": f"Høring: {hearing.title}",
-                        "title_en": f"Hearing: {hearing.title}",
-                    },
-                    escalations=(Escalation(settings.hearings.escalate_days, "short_of_answers"),),
-                    members=tuple(await _asked(session, ctx, hearing)),
-                    # The invitation went out on the opening day: reminders start after it.
-                    not_before=datetime.combine(
-                        hearing.opened_at.astimezone(ctx.tz).date() + timedelta(days=1),
-                        time(0),
-                        tzinfo=ctx.tz,
-                    ).astimezone(UTC),
-                )
-            )
-        return found
-
-
-class HearingPromptSource:
-    """Cycle events that are hearings: ask the secretariat to open them in good time."""
-
-    prefix = "prompt:"
-
-    async def deadlines(
-        self, session: AsyncSession, ctx: AppContext, council_ids: Sequence[int], today: date
-    ) -> list[Deadline]:
-        days = ctx.config.settings.hearings.prompt_days
-        if days <= 0:
-            return []
-        opened = select(Hearing.cycle_event_id).where(col(Hearing.cycle_event_id).is_not(None))
-        rows = await session.execute(
-            select(CycleEvent, Council)
-            .join(Council, col(Council.id) == CycleEvent.council_id)
-            .where(
-                col(CycleEvent.council_id).in_(council_ids),
-                CycleEvent.type == EventType.HEARING.value,
-                col(CycleEvent.date) >= today,
-                col(CycleEvent.id).not_in(opened),
-            )
-        )
-        found = []
-        for event, council in rows.all():
-            found.append(
-                Deadline(
-                    source=f"{self.prefix}{event.id}",
-                    council_id=council.id or 0,
-                    day=event.date,
-                    offsets=(days,),
-                    audiences=frozenset({Audience.SECRETARIAT}),
-                    message="hearing.prompt",
-                    params={
-                        "event_id": event.id,
-                        "council": council.name,
-                        "council_key": council.key,
-                        "title_da": event.title_da,
-                        "title_en": event.title_en,
-                        "template_key": event.template_key,
-                    },
-                )
-            )
-        return found
-
-
-SOURCES.extend([HearingSource(), HearingPromptSource()])
-
-
-async def short_of_answers(session: AsyncSession, row: OutboxMessage) -> bool:
-    """The escalation's condition, checked when it is due: still open and answers missing."""
-    payload = json.loads(row.payload or "{}")
-    hearing = await session.get(Hearing, int(payload.get("params", {}).get("hearing_id", 0)))
-    if hearing is None or hearing.state != OPEN:
-        return False
-    invited = (
-        await session.execute(
-            select(HearingInvitee.person_id).where(HearingInvitee.hearing_id == hearing.id)
-        )
-    ).all()
-    answered = (
-        await session.execute(
-            select(HearingAnswer.person_id).where(HearingAnswer.hearing_id == hearing.id)
-        )
-    ).all()
-    quorum = float(payload.get("params", {}).get("quorum", 1.0))
-    return len(answered) < quorum * len(invited) - 1e-9
-
-
-CONDITIONS["short_of_answers"] = short_of_answers
-
-
-async def remember_announcement(
-    db: Database, row: OutboxMessage, external_id: str, channel: object
-) -> None:
-    """Keep the announcement's permalink, so later messages link back to it."""
-    permalink = getattr(channel, "permalink", None)
-    if permalink is None:
-        return
-    url = await permalink(row.key, external_id)
-    if not url:
-        return
-    hearing_id = int(json.loads(row.payload or "{}").get("params", {}).get("hearing_id", 0))
-    async with db.transaction() as session:
-        hearing = await session.get(Hearing, hearing_id)
-        if hearing is not None and not hearing.announcement_url:
-            hearing.announcement_url = url[:MAX_URL]
-            session.add(hearing)
-
-
-AFTER_SENT["hearing.announce"] = remember_announcement
 
 
 # --- answering --------------------------------------------------------------------
@@ -1065,148 +909,6 @@ async def open_hearing_once(
             council = await session.get(Council, existing.council_id)
             assert council is not None
             return OpenResult(existing, council, created=False)
-
-
-# --- the compiled answer ------------------------------------------------------------
-
-
-def compile_markdown(status: HearingStatus, language: str, tz: tzinfo) -> str:
-    """The council's compiled answer: grouped by position, with who did not answer."""
-    h, lang = status.hearing, language
-    lines = [
-        f"# {t(lang, 'hearing.export.title', title=h.title)}",
-        "",
-        t(lang, "hearing.export.meta.council", council=status.council.name),
-        t(lang, "hearing.export.meta.subject", subject=t(lang, f"hearing.subject.{h.subject}")),
-        t(lang, "hearing.export.meta.deadline", date=format_date(h.deadline, lang, long=True)),
-    ]
-    if h.document_url:
-        lines.append(t(lang, "hearing.export.meta.document", url=h.document_url))
-    lines.append(
-        t(
-            lang,
-            "hearing.export.meta.count",
-            answered=len(status.answered),
-            invited=len(status.seats),
-            late=sum(1 for s in status.answered if s.answer and s.answer.late),
-        )
-    )
-    for position in POSITIONS:
-        group = [s for s in status.answered if s.answer and s.answer.position == position]
-        if not group:
-            continue
-        lines += ["", f"## {t(lang, f'hearing.position.{position}')} ({len(group)})", ""]
-        for s in group:
-            a = s.answer
-            assert a is not None
-            who = s.person.name + (f" ({s.organisation})" if s.organisation else "")
-            flags = []
-            if a.behalf == "organisation":
-                flags.append(t(lang, "hearing.export.on_behalf"))
-            if a.late:
-                flags.append(t(lang, "hearing.export.late"))
-            if a.answered_by_id != s.person.id:
-                flags.append(t(lang, "hearing.export.by_substitute"))
-            when = a.answered_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
-            flag = f" — **{', '.join(flags)}**" if flags else ""
-            lines.append(f"- **{who}**, {when}{flag}")
-            for paragraph in (a.remarks or "").splitlines():
-                if paragraph.strip():
-                    lines.append(f"  > {paragraph.strip()}")
-            if a.link:
-                lines.append(f"  {t(lang, 'hearing.export.link', url=a.link)}")
-    lines += ["", f"## {t(lang, 'hearing.export.missing')} ({len(status.missing)})", ""]
-    for s in status.missing:
-        org = f" ({s.organisation})" if s.organisation else ""
-        lines.append(f"- {s.person.name}{org}")
-    if not status.missing:
-        lines.append(t(lang, "hearing.export.none_missing"))
-    return "\n".join(lines) + "\n"
-
-
-async def seats_summary(session: AsyncSession, hearing: Hearing) -> tuple[int, int, list[str]]:
-    """Answered, invited, and the names of those missing (for the chair's escalation)."""
-    found = await seats(session, hearing, date.min)
-    missing = [s.person.name for s in found if s.answer is None]
-    return len(found) - len(missing), len(found), missing
-
-
-async def compiled_for_message(
-    session: AsyncSession, hearing: Hearing, language: str, tz: tzinfo, today: date
-) -> str:
-    """The compiled answer as posted when the hearing closes."""
-    council = await session.get(Council, hearing.council_id)
-    assert council is not None
-    status = HearingStatus(hearing, council, await seats(session, hearing, today), 0, 0)
-    return compile_markdown(status, language, tz)
-
-
-CSV_COLUMNS = (
-    "hearing_id",
-    "council",
-    "name",
-    "email",
-    "organisation",
-    "answered",
-    "position",
-    "behalf",
-    "answered_at",
-    "late",
-    "version",
-    "answered_by",
-    "remarks",
-    "link",
-)
-
-
-def compile_csv(status: HearingStatus, people: dict[int, Person]) -> str:
-    """One row per person heard; times in UTC ISO 8601, so a spreadsheet sorts them."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for s in status.seats:
-        a = s.answer
-        by = people.get(a.answered_by_id) if a else None
-        writer.writerow(
-            [
-                status.hearing.id,
-                status.council.key,
-                s.person.name,
-                s.person.email,
-                s.organisation or "",
-                "yes" if a else "no",
-                a.position if a else "",
-                a.behalf if a else "",
-                a.answered_at.astimezone(UTC).isoformat() if a else "",
-                ("yes" if a.late else "no") if a else "",
-                a.version if a else "",
-                by.email if by else "",
-                _csv_safe(a.remarks) if a else "",
-                _csv_safe(a.link or "") if a else "",
-            ]
-        )
-    return out.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    """Cells starting with = + - @ are formulas to a spreadsheet: defuse them."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
-async def export_hearing(
-    session: AsyncSession, ctx: AppContext, hearing_id: int | str, fmt: str, language: str
-) -> str:
-    if fmt not in ("md", "csv"):
-        raise user_error(InputError, "hearing.error.bad_format", value=fmt)
-    status = await hearing_status(session, ctx, hearing_id)
-    if fmt == "md":
-        return compile_markdown(status, language, ctx.tz)
-    ids = {s.answer.answered_by_id for s in status.answered if s.answer}
-    people = {
-        p.id or 0: p
-        for p in (await session.execute(select(Person).where(col(Person.id).in_(ids)))).scalars()
-    }
-    return compile_csv(status, people)
 
 
 # --- for the Slack surfaces -----------------------------------------------------------

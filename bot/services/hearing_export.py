@@ -1,0 +1,159 @@
+"""A closed hearing's compiled answer: Markdown grouped by position, and CSV.
+
+The same text is posted in the council's channel when the hearing closes and
+written by ``aarshjul hearing export``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, tzinfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import format_date, t, user_error
+from bot.services.app import AppContext
+from bot.services.hearings import POSITIONS, HearingStatus, hearing_status, seats
+from scheduler.errors import InputError
+from storage.models import Council, Hearing, Person
+
+
+def compile_markdown(status: HearingStatus, language: str, tz: tzinfo) -> str:
+    """The council's compiled answer: grouped by position, with who did not answer."""
+    h, lang = status.hearing, language
+    lines = [
+        f"# {t(lang, 'hearing.export.title', title=h.title)}",
+        "",
+        t(lang, "hearing.export.meta.council", council=status.council.name),
+        t(lang, "hearing.export.meta.subject", subject=t(lang, f"hearing.subject.{h.subject}")),
+        t(lang, "hearing.export.meta.deadline", date=format_date(h.deadline, lang, long=True)),
+    ]
+    if h.document_url:
+        lines.append(t(lang, "hearing.export.meta.document", url=h.document_url))
+    lines.append(
+        t(
+            lang,
+            "hearing.export.meta.count",
+            answered=len(status.answered),
+            invited=len(status.seats),
+            late=sum(1 for s in status.answered if s.answer and s.answer.late),
+        )
+    )
+    for position in POSITIONS:
+        group = [s for s in status.answered if s.answer and s.answer.position == position]
+        if not group:
+            continue
+        lines += ["", f"## {t(lang, f'hearing.position.{position}')} ({len(group)})", ""]
+        for s in group:
+            a = s.answer
+            assert a is not None
+            who = s.person.name + (f" ({s.organisation})" if s.organisation else "")
+            flags = []
+            if a.behalf == "organisation":
+                flags.append(t(lang, "hearing.export.on_behalf"))
+            if a.late:
+                flags.append(t(lang, "hearing.export.late"))
+            if a.answered_by_id != s.person.id:
+                flags.append(t(lang, "hearing.export.by_substitute"))
+            when = a.answered_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+            flag = f" — **{', '.join(flags)}**" if flags else ""
+            lines.append(f"- **{who}**, {when}{flag}")
+            for paragraph in (a.remarks or "").splitlines():
+                if paragraph.strip():
+                    lines.append(f"  > {paragraph.strip()}")
+            if a.link:
+                lines.append(f"  {t(lang, 'hearing.export.link', url=a.link)}")
+    lines += ["", f"## {t(lang, 'hearing.export.missing')} ({len(status.missing)})", ""]
+    for s in status.missing:
+        org = f" ({s.organisation})" if s.organisation else ""
+        lines.append(f"- {s.person.name}{org}")
+    if not status.missing:
+        lines.append(t(lang, "hearing.export.none_missing"))
+    return "\n".join(lines) + "\n"
+
+
+async def seats_summary(session: AsyncSession, hearing: Hearing) -> tuple[int, int, list[str]]:
+    """Answered, invited, and the names of those missing (for the chair's escalation)."""
+    found = await seats(session, hearing, date.min)
+    missing = [s.person.name for s in found if s.answer is None]
+    return len(found) - len(missing), len(found), missing
+
+
+async def compiled_for_message(
+    session: AsyncSession, hearing: Hearing, language: str, tz: tzinfo, today: date
+) -> str:
+    """The compiled answer as posted when the hearing closes."""
+    council = await session.get(Council, hearing.council_id)
+    assert council is not None
+    status = HearingStatus(hearing, council, await seats(session, hearing, today), 0, 0)
+    return compile_markdown(status, language, tz)
+
+
+CSV_COLUMNS = (
+    "hearing_id",
+    "council",
+    "name",
+    "email",
+    "organisation",
+    "answered",
+    "position",
+    "behalf",
+    "answered_at",
+    "late",
+    "version",
+    "answered_by",
+    "remarks",
+    "link",
+)
+
+
+def compile_csv(status: HearingStatus, people: dict[int, Person]) -> str:
+    """One row per person heard; times in UTC ISO 8601, so a spreadsheet sorts them."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in status.seats:
+        a = s.answer
+        by = people.get(a.answered_by_id) if a else None
+        writer.writerow(
+            [
+                status.hearing.id,
+                status.council.key,
+                s.person.name,
+                s.person.email,
+                s.organisation or "",
+                "yes" if a else "no",
+                a.position if a else "",
+                a.behalf if a else "",
+                a.answered_at.astimezone(UTC).isoformat() if a else "",
+                ("yes" if a.late else "no") if a else "",
+                a.version if a else "",
+                by.email if by else "",
+                _csv_safe(a.remarks) if a else "",
+                _csv_safe(a.link or "") if a else "",
+            ]
+        )
+    return out.getvalue()
+
+
+def _csv_safe(value: str) -> str:
+    """Cells starting with = + - @ are formulas to a spreadsheet: defuse them."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+async def export_hearing(
+    session: AsyncSession, ctx: AppContext, hearing_id: int | str, fmt: str, language: str
+) -> str:
+    if fmt not in ("md", "csv"):
+        raise user_error(InputError, "hearing.error.bad_format", value=fmt)
+    status = await hearing_status(session, ctx, hearing_id)
+    if fmt == "md":
+        return compile_markdown(status, language, ctx.tz)
+    ids = {s.answer.answered_by_id for s in status.answered if s.answer}
+    people = {
+        p.id or 0: p
+        for p in (await session.execute(select(Person).where(col(Person.id).in_(ids)))).scalars()
+    }
+    return compile_csv(status, people)
