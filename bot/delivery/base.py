@@ -49,6 +49,10 @@ class Message:
     html: str | None = None
     #: Whether ``address`` is a person (a Slack DM) rather than a channel.
     direct: bool = False
+    #: An iTIP calendar (an invitation) and its METHOD; e-mail carries it as the
+    #: text/calendar alternative and as an ``invite.ics`` attachment.
+    calendar: bytes | None = None
+    calendar_method: str | None = None
 
 
 class Channel(Protocol):

@@ -64,7 +64,9 @@ def build_email(
     """
     text = MIMEText(message.text, "plain", "utf-8")
     mail: MIMEBase
-    if message.html:
+    if message.calendar is not None:
+        mail = _with_calendar(text, message)
+    elif message.html:
         mail = MIMEMultipart("alternative")
         mail.attach(text)
         mail.attach(MIMEText(message.html, "html", "utf-8"))
@@ -83,6 +85,32 @@ def build_email(
     # Tell auto-responders not to answer a reminder.
     mail["Auto-Submitted"] = "auto-generated"
     return mail
+
+
+def _with_calendar(text: MIMEText, message: Message) -> MIMEBase:
+    """The shape Outlook and Gmail show with Accept/Decline.
+
+    multipart/mixed: [multipart/alternative: text, HTML, text/calendar; method=…],
+    then the same calendar as an ``invite.ics`` attachment.
+    """
+    assert message.calendar is not None
+    method = message.calendar_method or "REQUEST"
+    body = message.calendar.decode("utf-8")
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(text)
+    if message.html:
+        alternative.attach(MIMEText(message.html, "html", "utf-8"))
+    inline = MIMEText(body, "calendar", "utf-8")
+    inline.set_param("method", method)
+    alternative.attach(inline)
+    attachment = MIMEText(body, "calendar", "utf-8")
+    attachment.set_param("method", method)
+    attachment.set_param("name", "invite.ics")
+    attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
+    mixed = MIMEMultipart("mixed")
+    mixed.attach(alternative)
+    mixed.attach(attachment)
+    return mixed
 
 
 class SmtpChannel:
