@@ -11,6 +11,7 @@ Pure: no clock reads (DTSTAMP is passed in), no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -82,13 +83,18 @@ def _local(moment: datetime) -> datetime:
 
 def invitation(
     meeting: MeetingInvite,
-    attendee: Invitee,
+    attendees: Sequence[Invitee],
     *,
     method: str,
     stamp: datetime,
     tzid: str = "Europe/Copenhagen",
 ) -> bytes:
-    """The VCALENDAR for one invitee: ``REQUEST`` (new or changed) or ``CANCEL``."""
+    """The VCALENDAR: ``REQUEST`` (new or changed) or ``CANCEL``.
+
+    An e-mail carries one attendee, its recipient; ``seminar ics`` lists them all.
+    Times are local with the rule-based VTIMEZONE for Europe/Copenhagen, and UTC
+    for any other zone (whose rules we do not write out).
+    """
     if method not in (REQUEST, CANCEL):
         raise ValueError(f"method must be REQUEST or CANCEL, not {method!r}")
     if meeting.start.tzinfo is None or meeting.end.tzinfo is None:
@@ -98,13 +104,19 @@ def invitation(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", method)
-    cal.add_component(copenhagen_vtimezone(tzid))
+    local = tzid == "Europe/Copenhagen"
+    if local:
+        cal.add_component(copenhagen_vtimezone(tzid))
     ev = Event()
     ev.add("uid", meeting.uid)
     ev.add("sequence", meeting.sequence)
     ev.add("dtstamp", stamp.astimezone(UTC))
-    ev.add("dtstart", _local(meeting.start), parameters={"TZID": tzid})
-    ev.add("dtend", _local(meeting.end), parameters={"TZID": tzid})
+    if local:
+        ev.add("dtstart", _local(meeting.start), parameters={"TZID": tzid})
+        ev.add("dtend", _local(meeting.end), parameters={"TZID": tzid})
+    else:
+        ev.add("dtstart", meeting.start.astimezone(UTC))
+        ev.add("dtend", meeting.end.astimezone(UTC))
     ev.add("summary", meeting.title)
     ev.add("description", meeting.description)
     if meeting.location:
@@ -112,11 +124,12 @@ def invitation(
     if meeting.url:
         ev.add("url", meeting.url)
     ev.add("organizer", _address(meeting.organiser))
-    who = _address(attendee)
-    who.params["role"] = vText("REQ-PARTICIPANT")
-    who.params["partstat"] = vText("NEEDS-ACTION")
-    who.params["rsvp"] = vText("TRUE")
-    ev.add("attendee", who, encode=0)
+    for attendee in attendees:
+        who = _address(attendee)
+        who.params["role"] = vText("REQ-PARTICIPANT")
+        who.params["partstat"] = vText("NEEDS-ACTION")
+        who.params["rsvp"] = vText("TRUE")
+        ev.add("attendee", who, encode=0)
     if method == CANCEL:
         ev.add("status", "CANCELLED")
     else:

@@ -90,7 +90,13 @@ def build_worker(
         ctx.db,
         channels,
         ctx.clock,
-        Renderer(ctx.tz, ctx.calendar),
+        Renderer(
+            ctx.tz,
+            ctx.calendar,
+            tzid=ctx.config.settings.general.timezone,
+            sender=ctx.config.settings.email.sender,
+            now=ctx.clock.now,
+        ),
         send_window(ctx),
         worker_id=worker_id,
         settings=WorkerSettings(

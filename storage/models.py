@@ -238,3 +238,47 @@ class Absence(SQLModel, table=True):
     substitute_id: int | None = Field(default=None, foreign_key="person.id")
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Meeting(SQLModel, table=True):
+    """A seminar, conference or council meeting with calendar invitations.
+
+    ``uid`` is the calendar UID, the same in every invitation, update and
+    cancellation; ``sequence`` rises on every change sent to the invitees.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=200, unique=True)
+    #: The organising council (the first named); its secretariat organises.
+    council_id: int = Field(foreign_key="council.id", index=True)
+    title: str = Field(max_length=200)
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    end_at: datetime = Field(sa_type=UTCDateTime)
+    location: str | None = Field(default=None, max_length=500)
+    url: str | None = Field(default=None, max_length=1000)
+    agenda: str = Field(default="", sa_type=Text)
+    #: planned or cancelled.
+    state: str = Field(default="planned", max_length=16)
+    sequence: int = 0
+    #: The sequence last sent to the invitees (None: not invited yet).
+    sent_sequence: int | None = None
+    cycle_event_id: int | None = Field(default=None, foreign_key="cycle_event.id")
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MeetingInvitee(SQLModel, table=True):
+    """One person invited: a council member (``person_id``) or an extra address."""
+
+    __tablename__ = "meeting_invitee"
+    __table_args__ = (UniqueConstraint("meeting_id", "email", name="uq_meeting_invitee"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    email: str = Field(max_length=254)
+    name: str = Field(max_length=200)
+    #: none, yes, no or maybe (Deltager / Deltager ikke / Måske).
+    response: str = Field(default="none", max_length=8)
+    responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -36,6 +36,8 @@ TABLES = (
     "hearing_invitee",
     "hearing_answer",
     "absence",
+    "meeting",
+    "meeting_invitee",
 )
 T = TypeVar("T")
 

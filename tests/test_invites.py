@@ -40,7 +40,7 @@ def meeting(
     [(26, timedelta(hours=1)), (29, timedelta(hours=2))],  # DST begins 28 March 2027
 )
 def test_times_are_the_local_ones_entered_on_both_sides_of_dst(day: int, offset: timedelta) -> None:
-    raw = invitation(meeting(day), ANNE, method=REQUEST, stamp=STAMP)
+    raw = invitation(meeting(day), [ANNE], method=REQUEST, stamp=STAMP)
     event = icalendar.Calendar.from_ical(raw).walk("VEVENT")[0]
     start, end = event.decoded("dtstart"), event.decoded("dtend")
     assert (start.hour, end.hour) == (9, 15) and start.utcoffset() == offset
@@ -50,7 +50,7 @@ def test_times_are_the_local_ones_entered_on_both_sides_of_dst(day: int, offset:
 
 
 def test_request_names_the_organiser_and_the_one_attendee_who_may_answer() -> None:
-    raw = invitation(meeting(26, sequence=3), ANNE, method=REQUEST, stamp=STAMP)
+    raw = invitation(meeting(26, sequence=3), [ANNE], method=REQUEST, stamp=STAMP)
     cal = icalendar.Calendar.from_ical(raw)
     assert str(cal["method"]) == "REQUEST"
     event = cal.walk("VEVENT")[0]
@@ -76,7 +76,7 @@ def test_request_names_the_organiser_and_the_one_attendee_who_may_answer() -> No
 
 
 def test_cancel_has_the_same_uid_and_says_cancelled_without_alarms() -> None:
-    raw = invitation(meeting(26, sequence=4), ANNE, method=CANCEL, stamp=STAMP)
+    raw = invitation(meeting(26, sequence=4), [ANNE], method=CANCEL, stamp=STAMP)
     cal = icalendar.Calendar.from_ical(raw)
     event = cal.walk("VEVENT")[0]
     assert str(cal["method"]) == "CANCEL" and str(event["status"]) == "CANCELLED"
@@ -87,7 +87,7 @@ def test_cancel_has_the_same_uid_and_says_cancelled_without_alarms() -> None:
 def test_a_title_cannot_break_out_of_its_property() -> None:
     raw = invitation(
         meeting(26, title="Møde\r\nATTENDEE:mailto:evil@example.com"),
-        ANNE,
+        [ANNE],
         method=REQUEST,
         stamp=STAMP,
     )
@@ -102,6 +102,6 @@ def test_floating_times_and_unknown_methods_are_refused() -> None:
         **{**meeting(26).__dict__, "start": datetime(2027, 3, 26, 9, 0)}  # type: ignore[arg-type]
     )
     with pytest.raises(ValueError, match="aware"):
-        invitation(floating, ANNE, method=REQUEST, stamp=STAMP)
+        invitation(floating, [ANNE], method=REQUEST, stamp=STAMP)
     with pytest.raises(ValueError, match="REQUEST or CANCEL"):
-        invitation(meeting(26), ANNE, method="PUBLISH", stamp=STAMP)
+        invitation(meeting(26), [ANNE], method="PUBLISH", stamp=STAMP)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import councils, cycle, hearing, init, members, outbox, remind
+from bot.cli import councils, cycle, hearing, init, members, outbox, remind, seminar
 from bot.cli.common import CliState, try_load_config
 from bot.config import Config
 from bot.i18n import t
@@ -38,6 +38,7 @@ def build_cli(
     remind.register(app, state)
     outbox.register(app, state)
     hearing.register(app, state)
+    seminar.register(app, state)
     return app
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import date, timedelta, tzinfo
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlmodel import col, select
@@ -17,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.base import Message
 from bot.delivery.hearing_render import render_hearing
+from bot.delivery.meeting_render import render_meeting
 from bot.i18n import catalogue, format_date, t
 from scheduler.workdays import WorkingCalendar
 from storage.models import Council, CycleEvent, Membership, OutboxMessage
@@ -32,9 +34,21 @@ def is_user_address(address: str) -> bool:
 class Renderer:
     """Renders rows; needs a session only for digests and failure reports."""
 
-    def __init__(self, tz: tzinfo, calendar: WorkingCalendar) -> None:
+    def __init__(
+        self,
+        tz: tzinfo,
+        calendar: WorkingCalendar,
+        *,
+        tzid: str = "Europe/Copenhagen",
+        sender: str = "aarshjul@localhost",
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.tz = tz
         self.calendar = calendar
+        #: For calendar invitations: the zone's name and the organiser's mailbox.
+        self.tzid = tzid
+        self.sender = sender
+        self.now = now or (lambda: datetime.now(UTC))
 
     async def render(self, session: AsyncSession, row: OutboxMessage, today: date) -> Message:
         payload = json.loads(row.payload or "{}")
@@ -47,6 +61,18 @@ class Renderer:
             return await self._report(session, row, params, lang)
         if message.startswith("notice"):
             return self._notice(row, params, lang)
+        if message.startswith("meeting."):
+            return await render_meeting(
+                session,
+                row,
+                message,
+                params,
+                lang,
+                tz=self.tz,
+                tzid=self.tzid,
+                sender=self.sender,
+                now=self.now(),
+            )
         if message.startswith("hearing."):
             return await render_hearing(
                 session,

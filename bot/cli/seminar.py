@@ -1,0 +1,182 @@
+"""``aarshjul seminar create|invite|update|cancel|attendees|ics``: meetings with invitations."""
+# No "from __future__ import annotations": Typer evaluates these closures' annotations.
+
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import CliState, actor, echo_json, echo_table, run, write_stdout
+from bot.i18n import t
+from bot.services.app import AppContext
+from bot.services.hearings import Actor
+from bot.services.meetings import (
+    MeetingDraft,
+    cancel_meeting,
+    create_meeting,
+    current_calendar,
+    invite,
+    meeting_view,
+    parse_local,
+    update_meeting,
+)
+
+
+def register(app: typer.Typer, state: CliState) -> None:
+    lang = state.language
+    group = typer.Typer(help=t(lang, "cli.help.seminar"), no_args_is_help=True)
+    app.add_typer(group, name="seminar")
+    by_opt = typer.Option("--by", help=t(lang, "cli.help.by"))
+    id_arg = typer.Argument(metavar="ID", help=t(lang, "cli.help.seminar_id"))
+
+    @group.command("create", help=t(lang, "cli.help.seminar_create"))
+    def create_command(
+        council: Annotated[
+            list[str], typer.Option("--council", help=t(lang, "cli.help.seminar_councils"))
+        ],
+        title: Annotated[str, typer.Option("--title", help=t(lang, "cli.help.hearing_title"))],
+        start: Annotated[str, typer.Option("--start", help=t(lang, "cli.help.seminar_start"))],
+        end: Annotated[str, typer.Option("--end", help=t(lang, "cli.help.seminar_end"))],
+        location: Annotated[
+            str | None, typer.Option("--location", help=t(lang, "cli.help.seminar_location"))
+        ] = None,
+        url: Annotated[
+            str | None, typer.Option("--url", help=t(lang, "cli.help.seminar_url"))
+        ] = None,
+        agenda: Annotated[
+            str, typer.Option("--agenda", help=t(lang, "cli.help.seminar_agenda"))
+        ] = "",
+        extra: Annotated[
+            list[str] | None,
+            typer.Option("--invite", help=t(lang, "cli.help.seminar_invite_email")),
+        ] = None,
+        by: Annotated[str | None, by_opt] = None,
+    ) -> None:
+        async def body(ctx: AppContext) -> None:
+            draft = MeetingDraft(
+                council_keys=tuple(council),
+                title=title,
+                start=parse_local(start, ctx, "--start"),
+                end=parse_local(end, ctx, "--end"),
+                location=location,
+                url=url,
+                agenda=agenda,
+                extra=tuple(extra or ()),
+            )
+            async with ctx.db.transaction() as session:
+                view = await create_meeting(session, ctx, Actor(actor(by)), draft)
+            typer.echo(str(view.meeting.id))
+            typer.echo(
+                t(
+                    ctx.language,
+                    "meeting.cli.created",
+                    id=view.meeting.id,
+                    invitees=len(view.invitees),
+                ),
+                err=True,
+            )
+
+        run(state, body)
+
+    @group.command("invite", help=t(lang, "cli.help.seminar_send"))
+    def invite_command(
+        meeting_id: Annotated[str, id_arg], by: Annotated[str | None, by_opt] = None
+    ) -> None:
+        async def body(ctx: AppContext) -> None:
+            async with ctx.db.transaction() as session:
+                view, queued = await invite(session, ctx, Actor(actor(by)), meeting_id)
+            typer.echo(t(ctx.language, "meeting.cli.invited", id=view.meeting.id, queued=queued))
+
+        run(state, body)
+
+    @group.command("update", help=t(lang, "cli.help.seminar_update"))
+    def update_command(
+        meeting_id: Annotated[str, id_arg],
+        start: Annotated[
+            str | None, typer.Option("--start", help=t(lang, "cli.help.seminar_start"))
+        ] = None,
+        end: Annotated[
+            str | None, typer.Option("--end", help=t(lang, "cli.help.seminar_end"))
+        ] = None,
+        location: Annotated[
+            str | None, typer.Option("--location", help=t(lang, "cli.help.seminar_location"))
+        ] = None,
+        by: Annotated[str | None, by_opt] = None,
+    ) -> None:
+        async def body(ctx: AppContext) -> None:
+            async with ctx.db.transaction() as session:
+                view, queued = await update_meeting(
+                    session,
+                    ctx,
+                    Actor(actor(by)),
+                    meeting_id,
+                    start=parse_local(start, ctx, "--start") if start else None,
+                    end=parse_local(end, ctx, "--end") if end else None,
+                    location=location,
+                )
+            typer.echo(
+                t(
+                    ctx.language,
+                    "meeting.cli.updated",
+                    id=view.meeting.id,
+                    sequence=view.meeting.sequence,
+                    queued=queued,
+                )
+            )
+
+        run(state, body)
+
+    @group.command("cancel", help=t(lang, "cli.help.seminar_cancel"))
+    def cancel_command(
+        meeting_id: Annotated[str, id_arg], by: Annotated[str | None, by_opt] = None
+    ) -> None:
+        async def body(ctx: AppContext) -> None:
+            async with ctx.db.transaction() as session:
+                view, queued = await cancel_meeting(session, ctx, Actor(actor(by)), meeting_id)
+            typer.echo(t(ctx.language, "meeting.cli.cancelled", id=view.meeting.id, queued=queued))
+
+        run(state, body)
+
+    @group.command("attendees", help=t(lang, "cli.help.seminar_attendees"))
+    def attendees_command(
+        meeting_id: Annotated[str, id_arg],
+        as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,
+    ) -> None:
+        async def body(ctx: AppContext) -> None:
+            language = ctx.language
+            async with ctx.db.session() as session:
+                view = await meeting_view(session, meeting_id)
+            counts = view.counts()
+            if as_json:
+                echo_json(
+                    {
+                        "id": view.meeting.id,
+                        "title": view.meeting.title,
+                        "state": view.meeting.state,
+                        "sequence": view.meeting.sequence,
+                        "counts": counts,
+                        "attendees": [
+                            {"name": i.name, "email": i.email, "response": i.response}
+                            for i in view.invitees
+                        ],
+                    }
+                )
+                return
+            echo_table(
+                [t(language, "hearing.col.title"), "E-mail", t(language, "hearing.col.answers")],
+                [
+                    [i.name, i.email, t(language, f"meeting.response.{i.response}")]
+                    for i in view.invitees
+                ],
+            )
+            typer.echo(t(language, "meeting.cli.counts", **counts))
+
+        run(state, body)
+
+    @group.command("ics", help=t(lang, "cli.help.seminar_ics"))
+    def ics_command(meeting_id: Annotated[str, id_arg]) -> None:
+        async def body(ctx: AppContext) -> None:
+            async with ctx.db.session() as session:
+                view = await meeting_view(session, meeting_id)
+            write_stdout(current_calendar(ctx, view).decode("utf-8"))
+
+        run(state, body)
