@@ -8,6 +8,7 @@ SIGTERM stops the timer, lets the batch in hand finish and closes the channels.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from contextlib import AsyncExitStack, suppress
@@ -27,6 +28,7 @@ from bot.delivery.worker import OutboxWorker, RunReport, WorkerSettings
 from bot.i18n import user_error
 from bot.observability import Metrics, log_event
 from bot.services.app import AppContext
+from bot.services.feeds import feed
 from bot.services.hearings import close_due_hearings
 from bot.services.reminders import after_sent, conditions, send_window
 from bot.services.setup import refresh
@@ -255,7 +257,14 @@ async def serve(
             slack_app, deps = build_slack_app(ctx, bot_user_id=bot_user, wake=timer.poke)
             if transport == "http":
                 route = (ctx.config.settings.slack.path, http_route(slack_app))
-        app = build_web_app(ctx.db, ctx.clock, metrics, lambda: timer.running, slack=route)
+        app = build_web_app(
+            ctx.db,
+            ctx.clock,
+            metrics,
+            lambda: timer.running,
+            slack=route,
+            calendars=functools.partial(feed, ctx),
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

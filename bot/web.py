@@ -55,8 +55,10 @@ def build_web_app(
     scheduler_running: Callable[[], bool],
     *,
     slack: tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] | None = None,
+    calendars: Callable[[str, str], Awaitable[bytes | None]] | None = None,
 ) -> web.Application:
-    """The routes; ``slack`` is (path, view) in Slack's HTTP mode."""
+    """The routes; ``slack`` is (path, view) in Slack's HTTP mode; ``calendars``
+    gives a council's feed for (council key, token), None when either is wrong."""
 
     async def healthz(_request: web.Request) -> web.Response:
         health = await check_health(db, clock, scheduler_running())
@@ -95,4 +97,20 @@ def build_web_app(
     if slack is not None:
         path, view = slack
         app.router.add_post(path, view)
+    if calendars is not None:
+
+        async def calendar_feed(request: web.Request) -> web.Response:
+            body = await calendars(request.match_info["council"], request.query.get("token", ""))
+            if body is None:
+                # The same answer for an unknown council and a wrong token.
+                raise web.HTTPNotFound(text="not found")
+            return web.Response(
+                body=body,
+                headers={
+                    "Content-Type": "text/calendar; charset=utf-8",
+                    "Cache-Control": "private, max-age=900",
+                },
+            )
+
+        app.router.add_get("/calendar/{council}.ics", calendar_feed)
     return app

@@ -22,6 +22,8 @@ class Council(SQLModel, table=True):
     secretariat_email: str | None = Field(default=None, max_length=254)
     #: False once the council is no longer in config.toml (history is kept).
     active: bool = True
+    #: The secret in the council's calendar-feed URL; rotated by the CLI.
+    calendar_token: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

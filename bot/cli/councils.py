@@ -5,16 +5,43 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import CliState, echo_json, echo_table, run
+from bot.cli.common import CliState, actor, echo_json, echo_table, run
 from bot.i18n import t
 from bot.services.app import AppContext
 from bot.services.councils import list_councils
+from bot.services.feeds import feed_token
 
 
 def register(app: typer.Typer, state: CliState) -> None:
     lang = state.language
     group = typer.Typer(help=t(lang, "cli.help.councils"), no_args_is_help=True)
     app.add_typer(group, name="councils")
+
+    @group.command("feed", help=t(lang, "cli.help.councils_feed"))
+    def feed_command(
+        council: Annotated[str, typer.Option("--council", help=t(lang, "cli.help.council"))],
+        rotate: Annotated[
+            bool, typer.Option("--rotate", help=t(lang, "cli.help.councils_feed_rotate"))
+        ] = False,
+        by: Annotated[str | None, typer.Option("--by", help=t(lang, "cli.help.by"))] = None,
+    ) -> None:
+        async def body(ctx: AppContext) -> None:
+            async with ctx.db.transaction() as session:
+                found, token = await feed_token(
+                    session, ctx, council, rotate=rotate, actor=actor(by)
+                )
+            server = ctx.config.settings.server
+            typer.echo(f"/calendar/{found.key}.ics?token={token}")
+            typer.echo(
+                t(
+                    ctx.language,
+                    "councils.feed.hint",
+                    url=f"http://{server.host}:{server.port}/calendar/{found.key}.ics?token={token}",
+                ),
+                err=True,
+            )
+
+        run(state, body)
 
     @group.command("list", help=t(lang, "cli.help.councils_list"))
     def list_command(

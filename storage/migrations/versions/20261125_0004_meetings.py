@@ -1,4 +1,4 @@
-"""meetings and their invitees (calendar invitations, answers)
+"""meetings and their invitees (calendar invitations, answers); calendar-feed tokens
 
 Revision ID: 0004
 Revises: 0003
@@ -21,6 +21,8 @@ When = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("council") as batch:
+        batch.add_column(sa.Column("calendar_token", Str(length=64), nullable=True))
     op.create_table(
         "meeting",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -58,3 +60,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("meeting_invitee")
     op.drop_table("meeting")
+    with op.batch_alter_table("council") as batch:
+        batch.drop_column("calendar_token")
