@@ -23,6 +23,8 @@ OPEN_CONFIRM_VIEW = "hearing_open_confirm_view"
 PROMPT_BUTTON = "hearing_open_prompt"
 AWAY_BUTTON = "away_open"
 AWAY_VIEW = "away_view"
+RSVP_BUTTON = "meeting_rsvp"
+SEMINAR_VIEW = "seminar_new_view"
 #: Slack's limit for a plain_text_input; our remarks obey it.
 SLACK_TEXT_LIMIT = 3000
 
@@ -51,6 +53,24 @@ def answer_button(hearing_id: int, lang: str) -> dict[str, Any]:
         "text": plain(t(lang, "hearing.button.answer")),
         "value": str(hearing_id),
         "style": "primary",
+    }
+
+
+def rsvp_buttons(meeting_id: int, lang: str) -> dict[str, Any]:
+    """Deltager / Deltager ikke / Måske; one action id, the answer in the value."""
+    return {
+        "type": "actions",
+        "block_id": f"rsvp-{meeting_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": f"{RSVP_BUTTON}_{answer}",
+                "text": plain(t(lang, f"meeting.response.{answer}")),
+                "value": f"{meeting_id}:{answer}",
+                **({"style": "primary"} if answer == "yes" else {}),
+            }
+            for answer in ("yes", "no", "maybe")
+        ],
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.blocks import context, escape, rsvp_buttons, section
 from bot.delivery.base import Message
 from bot.i18n import format_date, t
 from bot.invites import CANCEL, REQUEST, Invitee
@@ -54,6 +55,22 @@ async def render_meeting(
     intro = t(lang, f"meeting.mail.{kind}.text", **fields)
     details = meeting_text(meeting, lang, tz)
     footer = t(lang, "meeting.mail.footer", council=view.council.name)
+    if row.channel == "slack":
+        blocks = [
+            section(escape(f"{intro}\n\n{details}")),
+            context(escape(footer)),
+        ]
+        if method == REQUEST:
+            blocks.append(rsvp_buttons(meeting.id or 0, lang))
+        return Message(
+            row_id=row.id or 0,
+            key=row.key,
+            address=row.address,
+            subject=subject,
+            text=f"{intro}\n\n{details}",
+            blocks=blocks,
+            direct=True,
+        )
     text = f"{intro}\n\n{details}\n\n--\n{footer}"
     page = "".join(f"<p>{html.escape(p)}</p>" for p in intro.split("\n") if p)
     page += "<pre style='font-family:inherit;white-space:pre-wrap'>"

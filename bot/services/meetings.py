@@ -24,6 +24,7 @@ from bot.services.app import AppContext
 from bot.services.councils import get_council
 from bot.services.hearings import Actor, check_url, require_secretary
 from bot.services.members import valid_email
+from bot.services.reminders import slack_enabled
 from scheduler.errors import InputError, NotFoundError
 from scheduler.model import Role
 from scheduler.planner import Kind, PlannedNotification
@@ -240,33 +241,53 @@ async def _queue(session: AsyncSession, ctx: AppContext, view: MeetingView, meth
     for invitee in view.invitees:
         person = people.get(invitee.person_id) if invitee.person_id else None
         language = (person.language if person else None) or ctx.language
-        key = f"{source}/s{meeting.sequence}/{method.lower()}/email/{invitee.email}"
-        planned.append(
-            PlannedNotification(
-                key=key,
-                group_key=key,
-                kind=Kind.NOTICE,
-                source=source,
-                council_id=meeting.council_id,
-                person_id=invitee.person_id,
-                channel="email",
-                address=invitee.email,
-                language=language,
-                message=f"meeting.{method.lower()}",
-                params={
-                    "meeting_id": meeting.id,
-                    "sequence": meeting.sequence,
-                    "title_da": meeting.title,
-                    "title_en": meeting.title,
-                },
-                due_at=now,
-                expires_at=None,
-                quiet=False,
+        # The calendar invitation by e-mail to everyone; members in Slack also get
+        # a DM with the Deltager / Deltager ikke / Måske buttons.
+        targets = [("email", invitee.email, invitee.email)]
+        if person is not None and person.slack_id and slack_enabled(ctx):
+            targets.append(("slack", person.slack_id, f"person:{person.id}"))
+        for channel, address, who in targets:
+            key = f"{source}/s{meeting.sequence}/{method.lower()}/{channel}/{who}"
+            planned.append(
+                _row(meeting, source, key, channel, address, language, invitee, method, now)
             )
-        )
     meeting.sent_sequence = meeting.sequence
     session.add(meeting)
     return await outbox.enqueue(session, planned, now=now)
+
+
+def _row(
+    meeting: Meeting,
+    source: str,
+    key: str,
+    channel: str,
+    address: str,
+    language: str,
+    invitee: MeetingInvitee,
+    method: str,
+    now: datetime,
+) -> PlannedNotification:
+    return PlannedNotification(
+        key=key,
+        group_key=key,
+        kind=Kind.NOTICE,
+        source=source,
+        council_id=meeting.council_id,
+        person_id=invitee.person_id,
+        channel=channel,
+        address=address,
+        language=language,
+        message=f"meeting.{method.lower()}",
+        params={
+            "meeting_id": meeting.id,
+            "sequence": meeting.sequence,
+            "title_da": meeting.title,
+            "title_en": meeting.title,
+        },
+        due_at=now,
+        expires_at=None,
+        quiet=False,
+    )
 
 
 async def invite(

@@ -1,0 +1,229 @@
+"""``/seminar new|list|attendees|cancel|help`` and the Deltager / Deltager ikke / Måske buttons."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from sqlmodel import col, select
+
+from bot.blocks import RSVP_BUTTON, SEMINAR_VIEW, escape, plain
+from bot.handlers.common import refusal, selected, shielded, words
+from bot.i18n import error_text, format_date, t, user_error
+from bot.services.hearings import Actor, councils_of
+from bot.services.meetings import (
+    MeetingDraft,
+    cancel_meeting,
+    create_meeting,
+    invite,
+    meeting_view,
+    parse_local,
+    record_response,
+)
+from bot.slack_app import SlackDeps
+from scheduler.errors import AarshjulError, InputError
+from scheduler.model import Role
+from storage.models import Council, Meeting, MeetingInvitee
+
+#: Which field of the form an error belongs to.
+FIELD = {
+    "meeting.error.no_title": "title",
+    "meeting.error.bad_email": "extra",
+    "meeting.error.end_before_start": "end",
+    "meeting.error.past": "date",
+    "meeting.error.bad_time": "start",
+    "meeting.error.no_such_time": "start",
+    "hearing.error.bad_url": "url",
+    "meeting.error.too_long": "agenda",
+}
+
+
+def seminar_modal(councils: list[Council], lang: str) -> dict[str, Any]:
+    options = [{"text": plain(c.name, 75), "value": c.key} for c in councils]
+    council: dict[str, Any] = {"type": "static_select", "action_id": "council", "options": options}
+    if len(options) == 1:
+        council["initial_option"] = options[0]
+
+    def field(block: str, label: str, element: dict[str, Any], optional: bool = False) -> dict:
+        return {
+            "type": "input",
+            "block_id": block,
+            "optional": optional,
+            "label": plain(t(lang, f"seminar.modal.{label}")),
+            "element": {**element, "action_id": block},
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": SEMINAR_VIEW,
+        "title": plain(t(lang, "seminar.modal.title"), 24),
+        "submit": plain(t(lang, "seminar.modal.submit"), 24),
+        "close": plain(t(lang, "hearing.modal.cancel"), 24),
+        "blocks": [
+            field("council", "council", council),
+            field("title", "what", {"type": "plain_text_input", "max_length": 200}),
+            field("date", "date", {"type": "datepicker"}),
+            field("start", "start", {"type": "timepicker", "initial_time": "09:00"}),
+            field("end", "end", {"type": "timepicker", "initial_time": "15:00"}),
+            field("location", "location", {"type": "plain_text_input"}, optional=True),
+            field("url", "url", {"type": "url_text_input"}, optional=True),
+            field(
+                "agenda",
+                "agenda",
+                {"type": "plain_text_input", "multiline": True, "max_length": 3000},
+                optional=True,
+            ),
+            field("extra", "extra", {"type": "plain_text_input"}, optional=True),
+        ],
+    }
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
+    ctx = deps.ctx
+
+    async def reply(respond: Any, text: str) -> None:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    @app.command("/seminar")
+    @shielded(deps)
+    async def seminar_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        user = command["user_id"]
+        args = words(command.get("text"))
+        sub = args[0].lower() if args else "help"
+        person = await deps.person(user)
+        lang = deps.language(user, person)
+        if sub in ("help", "hjælp"):
+            await reply(respond, t(lang, "seminar.help"))
+            return
+        if person is None:
+            await reply(
+                respond, t(lang, "slack.error", message=t(lang, "hearing.error.unknown_person"))
+            )
+            return
+        try:
+            if sub in ("new", "ny"):
+                async with ctx.db.session() as session:
+                    councils = await councils_of(session, person, [Role.SECRETARY])
+                if not councils:
+                    raise user_error(InputError, "slack.hearing.no_councils")
+                await deps.client.views_open(
+                    trigger_id=command["trigger_id"], view=seminar_modal(councils, lang)
+                )
+            elif sub == "list":
+                await reply(respond, await listing(person, lang))
+            elif sub == "attendees" and len(args) > 1:
+                async with ctx.db.session() as session:
+                    view = await meeting_view(session, args[1])
+                lines = [f"*{escape(view.meeting.title)}*"]
+                lines += [
+                    f"• {escape(i.name)}: {t(lang, f'meeting.response.{i.response}')}"
+                    for i in view.invitees
+                ]
+                lines.append(t(lang, "meeting.cli.counts", **view.counts()))
+                await reply(respond, "\n".join(lines))
+            elif sub == "cancel" and len(args) > 1:
+                async with ctx.db.transaction() as session:
+                    view, queued = await cancel_meeting(
+                        session, ctx, Actor(f"slack:{user}", person), args[1]
+                    )
+                deps.wake()
+                await reply(
+                    respond, t(lang, "meeting.cli.cancelled", id=view.meeting.id, queued=queued)
+                )
+            else:
+                await reply(respond, t(lang, "seminar.usage"))
+        except AarshjulError as exc:
+            await reply(respond, refusal(exc, lang, user=user, action=f"seminar.{sub}"))
+
+    async def listing(person: Any, lang: str) -> str:
+        async with ctx.db.session() as session:
+            mine = [c.id for c in await councils_of(session, person)]
+            invited = select(MeetingInvitee.meeting_id).where(MeetingInvitee.person_id == person.id)
+            rows = (
+                await session.execute(
+                    select(Meeting)
+                    .where(
+                        col(Meeting.council_id).in_(mine) | col(Meeting.id).in_(invited),
+                        col(Meeting.start_at) >= ctx.clock.now(),
+                    )
+                    .order_by(col(Meeting.start_at))
+                )
+            ).scalars()
+            lines = [
+                t(
+                    lang,
+                    "seminar.list_line",
+                    id=m.id,
+                    title=escape(m.title),
+                    date=format_date(m.start_at.astimezone(ctx.tz).date(), lang, long=True),
+                    time=f"{m.start_at.astimezone(ctx.tz):%H:%M}",
+                    state=t(lang, f"seminar.state.{m.state}"),
+                )
+                for m in rows
+            ]
+        return "\n".join(lines) or t(lang, "seminar.none")
+
+    @app.action(re.compile(rf"^{RSVP_BUTTON}_(yes|no|maybe)$"))
+    @shielded(deps)
+    async def rsvp(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await ack()
+        user = body["user"]["id"]
+        person = await deps.person(user)
+        lang = deps.language(user, person)
+        meeting_id, _, answer = str(action.get("value", "")).partition(":")
+        try:
+            if person is None:
+                raise user_error(InputError, "hearing.error.unknown_person")
+            async with ctx.db.transaction() as session:
+                await record_response(session, ctx, meeting_id, person, answer)
+        except AarshjulError as exc:
+            await reply(respond, refusal(exc, lang, user=user, action="seminar.rsvp"))
+            return
+        await reply(
+            respond, t(lang, "seminar.answered", answer=t(lang, f"meeting.response.{answer}"))
+        )
+
+    @app.view(SEMINAR_VIEW)
+    async def seminar_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        values = view["state"]["values"]
+        person = await deps.person(user, lookup=False)
+        lang = deps.language(user, person)
+        if person is None:
+            await ack(
+                response_action="errors",
+                errors={"council": t(lang, "hearing.error.unknown_person")},
+            )
+            return
+        day = selected(values, "date") or ""
+        try:
+            date.fromisoformat(day)
+            draft = MeetingDraft(
+                council_keys=(selected(values, "council") or "",),
+                title=selected(values, "title") or "",
+                start=parse_local(f"{day} {selected(values, 'start') or ''}", ctx, "start"),
+                end=parse_local(f"{day} {selected(values, 'end') or ''}", ctx, "end"),
+                location=selected(values, "location"),
+                url=selected(values, "url"),
+                agenda=selected(values, "agenda") or "",
+                extra=tuple(a for a in re.split(r"[,;\s]+", selected(values, "extra") or "") if a),
+            )
+            who = Actor(f"slack:{user}", person)
+            async with ctx.db.transaction() as session:
+                created = await create_meeting(session, ctx, who, draft)
+                await invite(session, ctx, who, created.meeting.id or 0)
+        except AarshjulError as exc:
+            block = FIELD.get(exc.key or "", "council")
+            refusal(exc, lang, user=user, action="seminar.new")
+            await ack(response_action="errors", errors={block: error_text(exc, lang)[:150]})
+            return
+        except ValueError:
+            await ack(response_action="errors", errors={"date": t(lang, "seminar.bad_date")})
+            return
+        await ack(response_action="clear")
+        deps.wake()
+
+    return ["/seminar"]
