@@ -66,7 +66,7 @@ def selected(values: dict[str, Any], block: str) -> str | None:
     option = element.get("selected_option")
     if option:
         return str(option.get("value"))
-    for name in ("selected_date", "selected_user", "value"):
+    for name in ("selected_date", "selected_time", "selected_user", "value"):
         if element.get(name):
             return str(element[name])
     return None

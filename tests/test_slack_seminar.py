@@ -1,0 +1,86 @@
+"""Meetings in Slack: /seminar new (form), the RSVP buttons, /seminar attendees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.blocks import SEMINAR_VIEW
+from bot.services.meetings import meeting_view
+from storage.models import Meeting, OutboxMessage
+from tests.servers import SlackStandIn
+from tests.slack_world import slack_world
+from tests.test_slack_hearing import START, blocks_of, view_of
+
+
+def seminar_values(day: str, extra: str = "direktor@jobcenter.example.dk") -> dict[str, object]:
+    def value(block: str, kind: str, **v: object) -> dict[str, object]:
+        return {block: {block: {"type": kind, **v}}}
+
+    return {
+        **value("council", "static_select", selected_option={"value": "lbr-test"}),
+        **value("title", "plain_text_input", value="Planseminar 2028"),
+        **value("date", "datepicker", selected_date=day),
+        **value("start", "timepicker", selected_time="09:00"),
+        **value("end", "timepicker", selected_time="15:00"),
+        **value("location", "plain_text_input", value="Rådhuset"),
+        **value("url", "url_text_input", value=None),
+        **value("agenda", "plain_text_input", value="1. Mål"),
+        **value("extra", "plain_text_input", value=extra),
+    }
+
+
+async def test_a_meeting_from_the_form_with_answers_by_button(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        _, _, took, _ = await w.command("USOFIE01", "/seminar", "new")
+        assert took < 3
+        form = view_of(await w.api_call("views.open"))
+        assert form["callback_id"] == SEMINAR_VIEW
+        status, body, _ = await w.interact(
+            w.submission("USOFIE01", SEMINAR_VIEW, seminar_values("2027-03-29"))
+        )
+        assert status == 200 and json.loads(body) == {"response_action": "clear"}
+        async with w.ctx.db.session() as s:
+            meeting = (await s.execute(select(Meeting))).scalar_one()
+            rows = (await s.execute(select(OutboxMessage))).scalars().all()
+        mine = [r for r in rows if r.source == f"meeting-msg:{meeting.id}"]
+        # Four members by e-mail (with the calendar) and by Slack DM, plus the extra address.
+        assert sorted(r.channel for r in mine) == ["email"] * 5 + ["slack"] * 4
+        await w.drain()
+        dm = next(p for p in slack.posted() if p.args["channel"] == "DBO00001")
+        text = json.dumps(blocks_of(dm), ensure_ascii=False)
+        assert "mandag den 29. marts 2027 kl. 09:00–15:00" in text and "Rådhuset" in text
+        assert "meeting_rsvp_yes" in text and "Deltager ikke" in text
+
+        pressed = w.button("UBO00001", "meeting_rsvp_yes", f"{meeting.id}:yes")
+        status, _, took = await w.interact(pressed)
+        assert status == 200 and took < 3
+        answer = await w.slack.response_to(pressed["response_url"].rsplit("/", 1)[1])
+        assert "Dit svar er gemt: Deltager." in answer["text"]
+        async with w.ctx.db.session() as s:
+            view = await meeting_view(s, meeting.id or 0)
+        assert view.counts() == {"yes": 1, "no": 0, "maybe": 0, "none": 4}
+        _, _, _, name = await w.command("USOFIE01", "/seminar", f"attendees {meeting.id}")
+        listing = (await w.response(name))["text"]
+        assert "Bo Berg: Deltager" in listing and "Deltager: 1" in listing
+
+
+async def test_a_bad_form_is_sent_back_and_stores_nothing(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        status, body, _ = await w.interact(
+            w.submission("USOFIE01", SEMINAR_VIEW, seminar_values("2027-03-29", "not-mail"))
+        )
+        assert status == 200
+        assert "not-mail" in json.loads(body)["errors"]["extra"]
+        status, body, _ = await w.interact(
+            w.submission("UBO00001", SEMINAR_VIEW, seminar_values("2027-03-29"))
+        )
+        assert "kun rådets sekretariat" in json.loads(body)["errors"]["council"]
+        async with w.ctx.db.session() as s:
+            assert (await s.execute(select(Meeting))).first() is None
