@@ -330,3 +330,33 @@ def test_cli_create_prints_the_id_and_ics_prints_the_invitation(
     assert '"none": 14' in listed.stdout
     bad = runner.invoke(cli, ["seminar", "update", meeting_id, "--start", "tomorrow"])
     assert bad.exit_code == 1 and '--start skal være "YYYY-MM-DD HH:MM"' in bad.output
+
+
+async def test_titles_cannot_inject_headers_or_markup(database_url: str, tmp_path: Path) -> None:
+    async with world(database_url, tmp_path, None) as (ctx, _):
+        start = parse_local("2027-03-29 09:00", ctx, "--start")
+        end = parse_local("2027-03-29 15:00", ctx, "--end")
+        with pytest.raises(InputError, match="control characters"):
+            async with ctx.db.transaction() as s:
+                await create_meeting(
+                    s,
+                    ctx,
+                    Actor("test"),
+                    MeetingDraft(("lbr-test",), "Seminar\r\nBcc: evil@example.com", start, end),
+                )
+        async with ctx.db.transaction() as s:
+            view = await create_meeting(
+                s,
+                ctx,
+                Actor("test"),
+                MeetingDraft(("lbr-test",), "<b>Seminar</b> & co", start, end),
+            )
+            await invite(s, ctx, Actor("test"), view.meeting.id or 0)
+        await drain(ctx)
+        mail = email.message_from_bytes(
+            sorted((tmp_path / "mail").glob("*.eml"))[0].read_bytes(), policy=policy.default
+        )
+        assert mail["Bcc"] is None
+        page = str(parts(mail)["html"])
+        assert "&lt;b&gt;Seminar&lt;/b&gt; &amp; co" in page and "<b>Seminar" not in page
+        assert mail["Subject"].startswith("Invitation: <b>Seminar</b> & co")

@@ -515,7 +515,7 @@ async def test_emails_parse_with_headers_parts_and_danish_dates(
                 "Påmindelse: Høringsfrist: beskæftigelsesplanen i LBR – tirsdag den 31. august 2027"
             )
             assert "har svarfrist tirsdag den 31. august 2027 – om 7 arbejdsdage." in text
-            assert "tirsdag den 31. august 2027" in html and html.startswith("<html>")
+            assert "tirsdag den 31. august 2027" in html and html.startswith("<!DOCTYPE html>")
             assert "*" not in text  # Slack's bold markers stay out of e-mail
             footer = "Du får denne besked" if row.person_id else "Sendt til sekretariatet"
             assert footer in text

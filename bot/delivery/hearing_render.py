@@ -8,7 +8,6 @@ the row was queued.
 
 from __future__ import annotations
 
-import html
 from datetime import date, tzinfo
 from typing import Any
 
@@ -26,6 +25,7 @@ from bot.blocks import (
     section,
 )
 from bot.delivery.base import Message
+from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import format_date, t
 from bot.services.hearing_export import compiled_for_message, seats_summary
 from scheduler.workdays import WorkingCalendar
@@ -43,14 +43,14 @@ def _when(calendar: WorkingCalendar, deadline: date, today: date, lang: str) -> 
     return t(lang, "notify.when.many", n=n)
 
 
-def _email_parts(text: str, facts: list[str], footer: str) -> tuple[str, str]:
-    plain_text = text.replace("*", "")
-    body = plain_text + "\n\n" + "\n".join(facts) + (f"\n\n--\n{footer}" if footer else "")
-    page = "".join(f"<p>{html.escape(p)}</p>" for p in plain_text.split("\n") if p)
-    page += "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in facts) + "</ul>"
-    if footer:
-        page += f'<hr><p style="color:#777;font-size:small">{html.escape(footer)}</p>'
-    return body, f"<html><body>{page}</body></html>"
+def _email_parts(
+    subject: str, text: str, facts: list[str], footer: str, lang: str, details: str = ""
+) -> tuple[str, str]:
+    return render_email(
+        EmailBody(
+            subject=subject, text=text, language=lang, facts=facts, details=details, footer=footer
+        )
+    )
 
 
 async def render_hearing(
@@ -100,10 +100,13 @@ async def render_hearing(
         intro = t(lang, "hearing.msg.closed.text", **fields)
         if row.channel == "email":
             facts = hearing_facts(hearing, council, lang, mrkdwn=False)
-            body, page = _email_parts(intro, facts, t(lang, "notify.footer.secretariat", **fields))
-            body += "\n\n" + compiled
-            page = page.replace(
-                "</body>", f"<pre style='white-space:pre-wrap'>{html.escape(compiled)}</pre></body>"
+            body, page = _email_parts(
+                subject,
+                intro,
+                facts,
+                t(lang, "notify.footer.secretariat", **fields),
+                lang,
+                details=compiled,
             )
             return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
         blocks = [section(intro)]
@@ -123,7 +126,7 @@ async def render_hearing(
                 facts.append(
                     t(lang, "hearing.fact.answer_by_mail", address=council.secretariat_email)
                 )
-        body, page = _email_parts(text, facts, footer)
+        body, page = _email_parts(subject, text, facts, footer, lang)
         return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
     # The announcement itself needs no link back to itself.
     blocks = hearing_blocks(text, hearing, council, lang, button=button)
@@ -152,7 +155,7 @@ def _prompt(
     subject = t(lang, "hearing.msg.prompt.subject", **fields)
     footer = t(lang, "notify.footer.secretariat", council=fields["council"])
     if row.channel == "email":
-        body, page = _email_parts(text, [t(lang, "hearing.msg.prompt.cli")], footer)
+        body, page = _email_parts(subject, text, [t(lang, "hearing.msg.prompt.cli")], footer, lang)
         return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
     blocks = [
         section(text),

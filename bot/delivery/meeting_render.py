@@ -6,7 +6,6 @@ was queued for (a row of an older version is skipped when a newer one is queued)
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.blocks import context, escape, rsvp_buttons, section
 from bot.delivery.base import Message
+from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import format_date, t
 from bot.invites import CANCEL, REQUEST, Invitee
 from bot.services.meetings import CANCELLED, meeting_calendar, meeting_text, meeting_view
@@ -71,11 +71,9 @@ async def render_meeting(
             blocks=blocks,
             direct=True,
         )
-    text = f"{intro}\n\n{details}\n\n--\n{footer}"
-    page = "".join(f"<p>{html.escape(p)}</p>" for p in intro.split("\n") if p)
-    page += "<pre style='font-family:inherit;white-space:pre-wrap'>"
-    page += f"{html.escape(details)}</pre>"
-    page += f'<hr><p style="color:#777;font-size:small">{html.escape(footer)}</p>'
+    text, page = render_email(
+        EmailBody(subject=subject, text=intro, language=lang, details=details, footer=footer)
+    )
     calendar = meeting_calendar(
         view, [Invitee(name, row.address)], lang, tz=tz, tzid=tzid, sender=sender, now=now
     )
@@ -86,7 +84,7 @@ async def render_meeting(
         subject=subject,
         text=text,
         blocks=[],
-        html=f"<html><body>{page}</body></html>",
+        html=page,
         direct=False,
         calendar=calendar,
         calendar_method=method,

@@ -7,7 +7,6 @@ shows the deadlines as they stand that Monday morning.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -19,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery.base import Message
 from bot.delivery.hearing_render import render_hearing
 from bot.delivery.meeting_render import render_meeting
+from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import catalogue, format_date, t
 from scheduler.workdays import WorkingCalendar
 from storage.models import Council, CycleEvent, Membership, OutboxMessage
@@ -222,22 +222,22 @@ def _message(
     ]
     if context:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-    plain = text.replace("*", "")
-    body_html = "".join(f"<p>{html.escape(p)}</p>" for p in plain.split("\n") if p)
-    if context:
-        body_html += f'<p style="color:#555">{html.escape(context)}</p>'
-    if footer:
-        body_html += f'<hr><p style="color:#777;font-size:small">{html.escape(footer)}</p>'
-    full_text = (
-        plain + (f"\n\n{context}" if context else "") + (f"\n\n--\n{footer}" if footer else "")
+    plain, page = render_email(
+        EmailBody(
+            subject=subject,
+            text=text,
+            language=row.language,
+            facts=[context] if context else [],
+            footer=footer,
+        )
     )
     return Message(
         row_id=row.id or 0,
         key=row.key,
         address=row.address,
         subject=subject,
-        text=full_text if row.channel == "email" else plain,
+        text=plain if row.channel == "email" else text.replace("*", ""),
         blocks=blocks,
-        html=f"<html><body>{body_html}</body></html>",
+        html=page,
         direct=is_user_address(row.address),
     )
