@@ -24,6 +24,7 @@ PROMPT_BUTTON = "hearing_open_prompt"
 AWAY_BUTTON = "away_open"
 AWAY_VIEW = "away_view"
 RSVP_BUTTON = "meeting_rsvp"
+MEETING_PROMPT_BUTTON = "seminar_new_prompt"
 SEMINAR_VIEW = "seminar_new_view"
 #: Slack's limit for a plain_text_input; our remarks obey it.
 SLACK_TEXT_LIMIT = 3000

@@ -168,6 +168,12 @@ class SlackConfig(_Section):
     path: str = Field(default="/slack/events", pattern=r"^/[A-Za-z0-9/_-]*$")
 
 
+class MeetingsConfig(_Section):
+    #: Working days before a cycle meeting at which the secretariat is asked to
+    #: create it and send the invitations (0: no prompt).
+    prompt_days: int = Field(default=30, ge=0, le=250)
+
+
 class HearingsConfig(_Section):
     #: Working days before its deadline at which the chair hears of missing answers.
     escalate_days: int = Field(default=2, ge=0, le=60)
@@ -201,6 +207,7 @@ class Settings(_Section):
     email: EmailConfig = EmailConfig()
     slack: SlackConfig = SlackConfig()
     hearings: HearingsConfig = HearingsConfig()
+    meetings: MeetingsConfig = MeetingsConfig()
     outbox: OutboxConfig = OutboxConfig()
     server: ServerConfig = ServerConfig()
     councils: tuple[CouncilConfig, ...] = ()

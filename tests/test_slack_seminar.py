@@ -8,8 +8,11 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.blocks import SEMINAR_VIEW
+from bot.services.councils import get_council
+from bot.services.cycle import instantiate_year
 from bot.services.meetings import meeting_view
-from storage.models import Meeting, OutboxMessage
+from bot.services.reminders import sync_reminders
+from storage.models import CycleEvent, Meeting, OutboxMessage
 from tests.servers import SlackStandIn
 from tests.slack_world import slack_world
 from tests.test_slack_hearing import START, blocks_of, view_of
@@ -84,3 +87,75 @@ async def test_a_bad_form_is_sent_back_and_stores_nothing(
         assert "kun rådets sekretariat" in json.loads(body)["errors"]["council"]
         async with w.ctx.db.session() as s:
             assert (await s.execute(select(Meeting))).first() is None
+
+
+async def test_a_cycle_meeting_prompts_the_secretary_who_creates_it_from_the_prompt(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        async with w.ctx.db.transaction() as s:
+            council = await get_council(s, "lbr-test")
+            for year in (2027, 2028):
+                await instantiate_year(
+                    s, council, year, w.ctx.template, w.ctx.calendar, now=w.clock.now(), actor="t"
+                )
+            await sync_reminders(s, w.ctx)
+            seminar = (
+                await s.execute(
+                    select(CycleEvent).where(
+                        CycleEvent.council_id == council.id,
+                        CycleEvent.template_key == "plan_seminar",
+                        CycleEvent.year == 2028,
+                    )
+                )
+            ).scalar_one()
+            prompts = (
+                (
+                    await s.execute(
+                        select(OutboxMessage).where(
+                            OutboxMessage.source == f"meeting-prompt:{seminar.id}"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        # The secretariat: its mailbox and Sofie (by DM).
+        assert {p.address for p in prompts} == {"lbr@example.dk", "USOFIE01"}
+        slack_prompt = next(p for p in prompts if p.channel == "slack")
+        w.clock.set(slack_prompt.due_at)
+        await w.drain()
+        prompted = [
+            p
+            for p in slack.posted()
+            if p.args["channel"] == "DSOFIE01" and "seminar_new_prompt" in json.dumps(blocks_of(p))
+        ]
+        assert len(prompted) == 1
+        assert "Opret mødet nu" in prompted[0].args["text"]
+        _, _, took = await w.interact(w.button("USOFIE01", "seminar_new_prompt", str(seminar.id)))
+        assert took < 3
+        form = view_of(await w.api_call("views.open"))
+        assert seminar.date.isoformat() in json.dumps(form)
+        values = seminar_values(seminar.date.isoformat())
+        status, body, _ = await w.interact(
+            w.submission(
+                "USOFIE01", SEMINAR_VIEW, values, private_metadata=form["private_metadata"]
+            )
+        )
+        assert status == 200 and json.loads(body) == {"response_action": "clear"}
+        async with w.ctx.db.session() as s:
+            meeting = (await s.execute(select(Meeting))).scalar_one()
+            left = (
+                (
+                    await s.execute(
+                        select(OutboxMessage).where(
+                            OutboxMessage.source == f"meeting-prompt:{seminar.id}",
+                            OutboxMessage.state == "pending",
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert meeting.cycle_event_id == seminar.id
+        assert left == []

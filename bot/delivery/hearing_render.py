@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.blocks import (
+    MEETING_PROMPT_BUTTON,
     PROMPT_BUTTON,
     chunks,
     context,
@@ -66,7 +67,7 @@ async def render_hearing(
     direct: bool,
 ) -> Message:
     if message == "hearing.prompt":
-        return _prompt(row, params, lang, today, calendar, direct)
+        return render_prompt(row, params, lang, today, calendar, direct)
     hearing = await session.get(Hearing, int(params["hearing_id"]))
     if hearing is None:
         raise LookupError(f"hearing {params['hearing_id']} is gone")
@@ -135,14 +136,17 @@ async def render_hearing(
     return Message(row.id or 0, row.key, row.address, subject, text, blocks, "", direct)
 
 
-def _prompt(
+def render_prompt(
     row: OutboxMessage,
     params: dict[str, Any],
     lang: str,
     today: date,
     calendar: WorkingCalendar,
     direct: bool,
+    *,
+    kind: str = "hearing",
 ) -> Message:
+    """'Open the hearing' / 'create the meeting': a cycle event asks the secretariat."""
     deadline = date.fromisoformat(params["deadline"])
     quote = escape if row.channel == "slack" else str
     fields = {
@@ -151,11 +155,11 @@ def _prompt(
         "date": format_date(deadline, lang, long=True),
         "when": _when(calendar, deadline, today, lang),
     }
-    text = t(lang, "hearing.msg.prompt.text", **fields)
-    subject = t(lang, "hearing.msg.prompt.subject", **fields)
+    text = t(lang, f"{kind}.msg.prompt.text", **fields)
+    subject = t(lang, f"{kind}.msg.prompt.subject", **fields)
     footer = t(lang, "notify.footer.secretariat", council=fields["council"])
     if row.channel == "email":
-        body, page = _email_parts(subject, text, [t(lang, "hearing.msg.prompt.cli")], footer, lang)
+        body, page = _email_parts(subject, text, [t(lang, f"{kind}.msg.prompt.cli")], footer, lang)
         return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
     blocks = [
         section(text),
@@ -164,8 +168,8 @@ def _prompt(
             "elements": [
                 {
                     "type": "button",
-                    "action_id": PROMPT_BUTTON,
-                    "text": plain(t(lang, "hearing.button.open")),
+                    "action_id": PROMPT_BUTTON if kind == "hearing" else MEETING_PROMPT_BUTTON,
+                    "text": plain(t(lang, f"{kind}.msg.prompt.button")),
                     "value": str(params.get("event_id", "")),
                     "style": "primary",
                 }

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.base import Message
-from bot.delivery.hearing_render import render_hearing
+from bot.delivery.hearing_render import render_hearing, render_prompt
 from bot.delivery.meeting_render import render_meeting
 from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import catalogue, format_date, t
@@ -61,6 +61,16 @@ class Renderer:
             return await self._report(session, row, params, lang)
         if message.startswith("notice"):
             return self._notice(row, params, lang)
+        if message == "meeting.prompt":
+            return render_prompt(
+                row,
+                params,
+                lang,
+                today,
+                self.calendar,
+                is_user_address(row.address),
+                kind="meeting",
+            )
         if message.startswith("meeting."):
             return await render_meeting(
                 session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from sqlmodel import col, select
 
-from bot.blocks import RSVP_BUTTON, SEMINAR_VIEW, escape, plain
+from bot.blocks import MEETING_PROMPT_BUTTON, RSVP_BUTTON, SEMINAR_VIEW, escape, plain, section
 from bot.handlers.common import refusal, selected, shielded, words
 from bot.i18n import error_text, format_date, t, user_error
 from bot.services.hearings import Actor, councils_of
@@ -25,7 +26,7 @@ from bot.services.meetings import (
 from bot.slack_app import SlackDeps
 from scheduler.errors import AarshjulError, InputError
 from scheduler.model import Role
-from storage.models import Council, Meeting, MeetingInvitee
+from storage.models import Council, CycleEvent, Meeting, MeetingInvitee
 
 #: Which field of the form an error belongs to.
 FIELD = {
@@ -40,11 +41,29 @@ FIELD = {
 }
 
 
-def seminar_modal(councils: list[Council], lang: str) -> dict[str, Any]:
+def seminar_modal(
+    councils: list[Council],
+    lang: str,
+    *,
+    council_key: str | None = None,
+    title: str = "",
+    day: date | None = None,
+    cycle_event_id: int | None = None,
+) -> dict[str, Any]:
+    """The secretary's form; a cycle event's prompt fills in council, title and date."""
     options = [{"text": plain(c.name, 75), "value": c.key} for c in councils]
     council: dict[str, Any] = {"type": "static_select", "action_id": "council", "options": options}
-    if len(options) == 1:
-        council["initial_option"] = options[0]
+    chosen = next((o for o in options if o["value"] == council_key), None)
+    if chosen is None and len(options) == 1:
+        chosen = options[0]
+    if chosen:
+        council["initial_option"] = chosen
+    title_el: dict[str, Any] = {"type": "plain_text_input", "max_length": 200}
+    if title:
+        title_el["initial_value"] = title[:200]
+    date_el: dict[str, Any] = {"type": "datepicker"}
+    if day:
+        date_el["initial_date"] = day.isoformat()
 
     def field(block: str, label: str, element: dict[str, Any], optional: bool = False) -> dict:
         return {
@@ -58,13 +77,14 @@ def seminar_modal(councils: list[Council], lang: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": SEMINAR_VIEW,
+        "private_metadata": json.dumps({"cycle_event_id": cycle_event_id}),
         "title": plain(t(lang, "seminar.modal.title"), 24),
         "submit": plain(t(lang, "seminar.modal.submit"), 24),
         "close": plain(t(lang, "hearing.modal.cancel"), 24),
         "blocks": [
             field("council", "council", council),
-            field("title", "what", {"type": "plain_text_input", "max_length": 200}),
-            field("date", "date", {"type": "datepicker"}),
+            field("title", "what", title_el),
+            field("date", "date", date_el),
             field("start", "start", {"type": "timepicker", "initial_time": "09:00"}),
             field("end", "end", {"type": "timepicker", "initial_time": "15:00"}),
             field("location", "location", {"type": "plain_text_input"}, optional=True),
@@ -210,6 +230,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 url=selected(values, "url"),
                 agenda=selected(values, "agenda") or "",
                 extra=tuple(a for a in re.split(r"[,;\s]+", selected(values, "extra") or "") if a),
+                cycle_event_id=json.loads(view.get("private_metadata") or "{}").get(
+                    "cycle_event_id"
+                ),
             )
             who = Actor(f"slack:{user}", person)
             async with ctx.db.transaction() as session:
@@ -225,5 +248,38 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             return
         await ack(response_action="clear")
         deps.wake()
+
+    @app.action(MEETING_PROMPT_BUTTON)
+    @shielded(deps)
+    async def prompt_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        person = await deps.person(user)
+        lang = deps.language(user, person)
+        async with ctx.db.session() as session:
+            event = await session.get(CycleEvent, int(action.get("value") or 0))
+            councils = await councils_of(session, person, [Role.SECRETARY]) if person else []
+        if event is None or event.council_id not in {c.id for c in councils}:
+            text = t(lang, "slack.error", message=t(lang, "slack.hearing.no_councils"))
+            await deps.client.views_open(
+                trigger_id=body["trigger_id"],
+                view={
+                    "type": "modal",
+                    "title": plain(t(lang, "seminar.modal.title"), 24),
+                    "close": plain(t(lang, "slack.ok"), 24),
+                    "blocks": [section(text)],
+                },
+            )
+            return
+        council = next(c for c in councils if c.id == event.council_id)
+        view = seminar_modal(
+            councils,
+            lang,
+            council_key=council.key,
+            title=event.title_en if lang == "en" else event.title_da,
+            day=event.date,
+            cycle_event_id=event.id,
+        )
+        await deps.client.views_open(trigger_id=body["trigger_id"], view=view)
 
     return ["/seminar"]

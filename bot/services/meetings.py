@@ -24,7 +24,7 @@ from bot.services.app import AppContext
 from bot.services.councils import get_council
 from bot.services.hearings import Actor, check_url, require_secretary
 from bot.services.members import valid_email
-from bot.services.reminders import slack_enabled
+from bot.services.reminders import slack_enabled, sync_reminders
 from scheduler.errors import InputError, NotFoundError
 from scheduler.model import Role
 from scheduler.planner import Kind, PlannedNotification
@@ -194,6 +194,9 @@ async def create_meeting(
         invitees=len(invited),
     )
     await session.flush()
+    if draft.cycle_event_id is not None:
+        # The cycle's prompt to create this meeting is answered: withdraw it.
+        await sync_reminders(session, ctx, [c.id or 0 for c in councils])
     return await meeting_view(session, meeting.id or 0)
 
 
