@@ -34,6 +34,7 @@ from bot.services.meetings import (
     update_meeting,
 )
 from bot.services.members import import_members
+from bot.services.reminders import plan_failure_reports
 from scheduler.clock import FixedClock
 from scheduler.errors import InputError
 from storage.models import Person
@@ -251,6 +252,15 @@ async def test_smtp_faults_lose_nothing_and_repeat_nothing(
             status = await ob.status(s, now=clock.now())
         failed = [r for r in status.failed if r.source.startswith("meeting-msg:")]
         assert [r.address for r in failed] == [EXTRA[1]]
+        # The secretariat hears of it in the day's failure report.
+        async with ctx.db.transaction() as s:
+            assert await plan_failure_reports(s, ctx) == 1
+        smtp.messages.clear()
+        await drain(ctx)
+        report = [m for m in smtp.messages if m.rcpt_tos == ["lbr@example.dk"]]
+        assert len(report) == 1
+        parsed = email.message_from_bytes(report[0].data, policy=policy.default)
+        assert EXTRA[1] in parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 async def test_without_smtp_the_same_flow_writes_eml_files(
