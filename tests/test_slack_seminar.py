@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from bot.services.cycle import instantiate_year
 from bot.services.meetings import meeting_view
 from bot.services.reminders import sync_reminders
 from storage.models import CycleEvent, Meeting, OutboxMessage
+from tests.cli_runner import Cli
 from tests.servers import SlackStandIn
 from tests.slack_world import slack_world
 from tests.test_slack_hearing import START, blocks_of, view_of
@@ -70,6 +72,13 @@ async def test_a_meeting_from_the_form_with_answers_by_button(
         _, _, _, name = await w.command("USOFIE01", "/seminar", f"attendees {meeting.id}")
         listing = (await w.response(name))["text"]
         assert "Bo Berg: Deltager" in listing and "Deltager: 1" in listing
+        # The CLI shows the same answer (it runs its own loop: in a thread).
+        cli = Cli(database_url, tmp_path / "config.toml")
+        shown = json.loads(
+            await asyncio.to_thread(cli.ok, "seminar", "attendees", str(meeting.id), "--json")
+        )
+        assert shown["counts"] == {"yes": 1, "no": 0, "maybe": 0, "none": 4}
+        assert {a["email"]: a["response"] for a in shown["attendees"]}["bo@example.dk"] == "yes"
 
 
 async def test_a_bad_form_is_sent_back_and_stores_nothing(
