@@ -12,19 +12,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.app import AppContext
 from bot.services.hearings import MAX_URL, OPEN, asked
-from bot.services.reminders import AFTER_SENT, CONDITIONS, SOURCES
+from bot.services.reminders import AFTER_SENT, CONDITIONS, SOURCES, CyclePromptSource
 from scheduler.model import EventType
 from scheduler.planner import Audience, Deadline, Escalation
 from storage.db import Database
 from storage.models import (
     Council,
-    CycleEvent,
     Hearing,
     HearingAnswer,
     HearingInvitee,
@@ -84,52 +84,19 @@ class HearingSource:
         return found
 
 
-class HearingPromptSource:
-    """Cycle events that are hearings: ask the secretariat to open them in good time."""
-
-    prefix = "prompt:"
-
-    async def deadlines(
-        self, session: AsyncSession, ctx: AppContext, council_ids: Sequence[int], today: date
-    ) -> list[Deadline]:
-        days = ctx.config.settings.hearings.prompt_days
-        if days <= 0:
-            return []
-        opened = select(Hearing.cycle_event_id).where(col(Hearing.cycle_event_id).is_not(None))
-        rows = await session.execute(
-            select(CycleEvent, Council)
-            .join(Council, col(Council.id) == CycleEvent.council_id)
-            .where(
-                col(CycleEvent.council_id).in_(council_ids),
-                CycleEvent.type == EventType.HEARING.value,
-                col(CycleEvent.date) >= today,
-                col(CycleEvent.id).not_in(opened),
-            )
-        )
-        found = []
-        for event, council in rows.all():
-            found.append(
-                Deadline(
-                    source=f"{self.prefix}{event.id}",
-                    council_id=council.id or 0,
-                    day=event.date,
-                    offsets=(days,),
-                    audiences=frozenset({Audience.SECRETARIAT}),
-                    message="hearing.prompt",
-                    params={
-                        "event_id": event.id,
-                        "council": council.name,
-                        "council_key": council.key,
-                        "title_da": event.title_da,
-                        "title_en": event.title_en,
-                        "template_key": event.template_key,
-                    },
-                )
-            )
-        return found
+def _opened() -> Any:
+    return select(Hearing.cycle_event_id).where(col(Hearing.cycle_event_id).is_not(None))
 
 
-SOURCES.extend([HearingSource(), HearingPromptSource()])
+#: Cycle events that are hearings: ask the secretariat to open them in good time.
+HEARING_PROMPTS = CyclePromptSource(
+    "prompt:",
+    EventType.HEARING,
+    "hearing.prompt",
+    lambda ctx: ctx.config.settings.hearings.prompt_days,
+    _opened,
+)
+SOURCES.extend([HearingSource(), HEARING_PROMPTS])
 
 
 async def short_of_answers(session: AsyncSession, row: OutboxMessage) -> bool:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -49,6 +50,7 @@ from storage.models import (
 )
 
 log = logging.getLogger("aarshjul.hearings")
+T = TypeVar("T")
 
 OPEN, CLOSED = "open", "closed"
 SUBJECTS = ("employment_plan", "result_review", "other")
@@ -148,15 +150,21 @@ async def require_secretary(
     raise user_error(PermissionDenied, "hearing.error.not_secretary", council=council.name)
 
 
-async def get_hearing(session: AsyncSession, hearing_id: int | str) -> Hearing:
+async def get_by_id(session: AsyncSession, model: type[T], value: int | str, *, errors: str) -> T:
+    """A row by the id a person typed (``12`` or ``#12``); ``errors`` is the catalogue
+    prefix of the two refusals, ``….bad_id`` and ``….unknown``."""
     try:
-        number = int(str(hearing_id).strip().lstrip("#"))
+        number = int(str(value).strip().lstrip("#"))
     except ValueError:
-        raise user_error(InputError, "hearing.error.bad_id", value=str(hearing_id)[:40]) from None
-    hearing = await session.get(Hearing, number) if 0 < number < 2**31 else None
-    if hearing is None:
-        raise user_error(NotFoundError, "hearing.error.unknown", id=number)
-    return hearing
+        raise user_error(InputError, f"{errors}.bad_id", value=str(value)[:40]) from None
+    found = await session.get(model, number) if 0 < number < 2**31 else None
+    if found is None:
+        raise user_error(NotFoundError, f"{errors}.unknown", id=number)
+    return found
+
+
+async def get_hearing(session: AsyncSession, hearing_id: int | str) -> Hearing:
+    return await get_by_id(session, Hearing, hearing_id, errors="hearing.error")
 
 
 # --- opening ----------------------------------------------------------------------

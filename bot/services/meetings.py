@@ -22,10 +22,10 @@ from bot.i18n import format_date, t, user_error
 from bot.invites import CANCEL, REQUEST, Invitee, MeetingInvite, invitation
 from bot.services.app import AppContext
 from bot.services.councils import get_council
-from bot.services.hearings import Actor, check_url, require_secretary
+from bot.services.hearings import Actor, check_url, get_by_id, require_secretary
 from bot.services.members import valid_email
 from bot.services.reminders import slack_enabled, sync_reminders
-from scheduler.errors import InputError, NotFoundError
+from scheduler.errors import InputError
 from scheduler.model import Role
 from scheduler.planner import Kind, PlannedNotification
 from storage import audit, outbox
@@ -94,14 +94,7 @@ class MeetingView:
 
 
 async def get_meeting(session: AsyncSession, meeting_id: int | str) -> Meeting:
-    try:
-        number = int(str(meeting_id).strip().lstrip("#"))
-    except ValueError:
-        raise user_error(InputError, "meeting.error.bad_id", value=str(meeting_id)[:40]) from None
-    meeting = await session.get(Meeting, number) if 0 < number < 2**31 else None
-    if meeting is None:
-        raise user_error(NotFoundError, "meeting.error.unknown", id=number)
-    return meeting
+    return await get_by_id(session, Meeting, meeting_id, errors="meeting.error")
 
 
 def _check_times(ctx: AppContext, start: datetime, end: datetime) -> None:

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -102,6 +102,69 @@ class CycleSource:
                 )
             )
         return found
+
+
+class CyclePromptSource:
+    """Cycle events of one type that nothing has taken up yet (no hearing opened, no
+    meeting created): the secretariat is asked, ``days`` working days before, to do it.
+
+    Args:
+        prefix: the outbox source prefix.
+        event_type: which cycle events.
+        message: the catalogue message (``hearing.prompt``, ``meeting.prompt``).
+        days: reads the number of working days from the settings (0: no prompt).
+        taken: a query of the cycle event ids already taken up.
+    """
+
+    def __init__(
+        self,
+        prefix: str,
+        event_type: EventType,
+        message: str,
+        days: Callable[[AppContext], int],
+        taken: Callable[[], Any],
+    ) -> None:
+        self.prefix = prefix
+        self.event_type = event_type
+        self.message = message
+        self.days = days
+        self.taken = taken
+
+    async def deadlines(
+        self, session: AsyncSession, ctx: AppContext, council_ids: Sequence[int], today: date
+    ) -> list[Deadline]:
+        days = self.days(ctx)
+        if days <= 0:
+            return []
+        rows = await session.execute(
+            select(CycleEvent, Council)
+            .join(Council, col(Council.id) == CycleEvent.council_id)
+            .where(
+                col(CycleEvent.council_id).in_(council_ids),
+                CycleEvent.type == self.event_type.value,
+                col(CycleEvent.date) >= today,
+                col(CycleEvent.id).not_in(self.taken()),
+            )
+        )
+        return [
+            Deadline(
+                source=f"{self.prefix}{event.id}",
+                council_id=council.id or 0,
+                day=event.date,
+                offsets=(days,),
+                audiences=frozenset({Audience.SECRETARIAT}),
+                message=self.message,
+                params={
+                    "event_id": event.id,
+                    "council": council.name,
+                    "council_key": council.key,
+                    "title_da": event.title_da,
+                    "title_en": event.title_en,
+                    "template_key": event.template_key,
+                },
+            )
+            for event, council in rows.all()
+        ]
 
 
 #: The sources planned by :func:`sync_reminders`; later features append theirs.
