@@ -15,6 +15,7 @@ from bot.i18n import format_date, t
 from bot.services.app import AppContext
 from bot.services.cycle import parse_date
 from bot.services.hearing_export import export_hearing
+from bot.services.hearing_lists import list_hearings
 from bot.services.hearings import (
     Actor,
     HearingDraft,
@@ -22,7 +23,6 @@ from bot.services.hearings import (
     close_hearing,
     hearing_status,
     hearing_warnings,
-    list_hearings,
     move_deadline,
     open_hearing_once,
     status_lines,

@@ -15,7 +15,8 @@ from bot.handlers.common import refusal, shielded, words
 from bot.i18n import format_date, t, user_error
 from bot.services.councils import get_council
 from bot.services.cycle import check_year, council_year, move_event, parse_date
-from bot.services.hearings import Actor, councils_of, require_secretary
+from bot.services.hearing_lists import councils_of
+from bot.services.hearings import Actor, require_secretary
 from bot.services.reminders import sync_reminders
 from bot.slack_app import SlackDeps
 from scheduler.errors import AarshjulError, InputError

@@ -42,6 +42,7 @@ from bot.handlers.common import (
 from bot.i18n import error_text, format_date, t, user_error
 from bot.observability import log_event
 from bot.services.cycle import parse_date
+from bot.services.hearing_lists import councils_of, list_hearings
 from bot.services.hearings import (
     Actor,
     AnswerInput,
@@ -49,10 +50,8 @@ from bot.services.hearings import (
     answer_form,
     check_draft,
     close_hearing,
-    councils_of,
     hearing_status,
     hearing_warnings,
-    list_hearings,
     move_deadline,
     open_hearing_once,
     parse_text_answer,

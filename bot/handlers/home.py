@@ -23,7 +23,8 @@ from bot.blocks import (
 from bot.handlers.common import selected, shielded
 from bot.i18n import error_text, format_date, t
 from bot.services.cycle import parse_date
-from bot.services.hearings import awaiting, councils_of, register_absence
+from bot.services.hearing_lists import awaiting, councils_of
+from bot.services.hearings import register_absence
 from bot.slack_app import SlackDeps
 from scheduler.errors import AarshjulError
 from storage.models import Council, CycleEvent, Person

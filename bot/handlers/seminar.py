@@ -13,7 +13,8 @@ from sqlmodel import col, select
 from bot.blocks import MEETING_PROMPT_BUTTON, RSVP_BUTTON, SEMINAR_VIEW, escape, plain, section
 from bot.handlers.common import refusal, selected, shielded, words
 from bot.i18n import error_text, format_date, t, user_error
-from bot.services.hearings import Actor, councils_of
+from bot.services.hearing_lists import councils_of
+from bot.services.hearings import Actor
 from bot.services.meetings import (
     MeetingDraft,
     cancel_meeting,
