@@ -64,6 +64,11 @@ class GeneralConfig(_Section):
 
 class DatabaseConfig(_Section):
     url: str = DEFAULT_DATABASE_URL
+    #: Connections per process, and as many again on demand: enough for the worker's
+    #: deliveries in flight and a burst of Slack requests at once.
+    pool_size: int = Field(default=20, ge=1, le=500)
+    #: Seconds a request waits for a free connection before it is refused with a clear line.
+    pool_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
 
     def __repr_args__(self) -> Any:
         # The URL may carry a password: print it masked.
@@ -139,8 +144,13 @@ class EmailConfig(_Section):
 class OutboxConfig(_Section):
     #: Rows claimed per batch; at most this many can be in flight when a worker dies.
     batch_size: int = Field(default=100, ge=1, le=5000)
-    #: Seconds a claimed row stays a worker's before another may take it over.
+    #: Seconds a claimed row stays a worker's before another may take it over, when
+    #: its worker publishes no heartbeat (a live worker's heartbeat keeps its rows).
     lease_seconds: int = Field(default=300, ge=1)
+    #: Seconds between two heartbeats of a worker (its row in the ``worker`` table).
+    heartbeat_seconds: int = Field(default=5, ge=1, le=300)
+    #: A worker whose heartbeat is older than this is dead: its rows are taken over.
+    worker_timeout_seconds: int = Field(default=30, ge=2, le=3600)
     #: Attempts before a row is marked failed and reported to the secretariat.
     max_attempts: int = Field(default=8, ge=1, le=100)
     #: First retry delay in seconds (doubling, with jitter, up to an hour).

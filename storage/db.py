@@ -10,30 +10,47 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduler.errors import AarshjulError
+
+#: Connections kept per process (and as many again on demand).
+DEFAULT_POOL_SIZE = 20
+
+T = TypeVar("T", bound=SQLModel)
 
 
 class DatabaseError(AarshjulError):
     """The database cannot be reached or is not at the expected schema."""
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+#: How long an SQLite writer waits for another's transaction before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_settings(wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if wal:
+            # Readers never wait for the writer, nor the writer for readers.
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return on_connect
 
 
 def alembic_config() -> AlembicConfig:
@@ -51,19 +68,35 @@ class Database:
             ``postgresql+asyncpg://…``), as produced by the configuration.
     """
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_timeout: float = 30.0,
+        **engine_options: Any,
+    ) -> None:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
-            folder = Path(parsed.database).expanduser().resolve().parent
+        file_db = bool(parsed.database) and parsed.database != ":memory:"
+        if self.is_sqlite and file_db:
+            folder = Path(str(parsed.database)).expanduser().resolve().parent
             if not folder.is_dir():
                 raise DatabaseError(
                     f"database folder {folder} does not exist", key="db.no_folder", folder=folder
                 )
+        if file_db or not self.is_sqlite:
+            # Sized for the worker's deliveries and the web handlers at once; a burst
+            # beyond it waits ``pool_timeout`` for a connection rather than failing.
+            engine_options.setdefault("pool_size", pool_size)
+            engine_options.setdefault("max_overflow", pool_size)
+            engine_options.setdefault("pool_timeout", pool_timeout)
+        if not self.is_sqlite:
+            engine_options.setdefault("pool_pre_ping", True)
         self.engine: AsyncEngine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_settings(file_db))
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -76,8 +109,16 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits on success and rolls back on any error."""
+        """A session whose work commits on success and rolls back on any error.
+
+        On SQLite the transaction starts with ``BEGIN IMMEDIATE``: it takes the single
+        writer's lock first (waiting up to the busy timeout), so what it reads stays
+        true until it commits — the SQLite side of :func:`lock_row`. PostgreSQL
+        transactions lock the rows they change with :func:`lock_row`.
+        """
         async with self._sessions() as session, session.begin():
+            if self.is_sqlite:
+                await session.execute(text("BEGIN IMMEDIATE"))
             yield session
 
     async def upgrade(self) -> None:
@@ -130,6 +171,36 @@ class Database:
         await self.engine.dispose()
 
 
+def unavailable(exc: BaseException) -> str | None:
+    """Why ``exc`` means the database is unavailable (unreachable, refused, pool exhausted,
+    locked past the busy timeout), or None when it is something else (a bug).
+
+    The Slack edge logs such an error as one line and tells the user nothing was saved,
+    instead of a traceback and "gemt".
+    """
+    if isinstance(exc, SATimeoutError):
+        return "no free database connection (pool exhausted)"
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return _short(exc)
+    if isinstance(exc, ConnectionError | OSError | TimeoutError):
+        return _short(exc)
+    return None
+
+
 def _short(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+async def lock_row(session: AsyncSession, model: type[T], row_id: Any) -> T | None:
+    """Load one row for a state change, locked until the transaction ends.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``, so a concurrent answer, move or close of the
+    same hearing waits and then sees the committed state. SQLite: the transaction
+    already holds the writer's lock (``BEGIN IMMEDIATE`` in
+    :meth:`Database.transaction`). The row is read fresh from the database either
+    way, never from the session's cache, so the caller re-checks the real state.
+    """
+    return await session.get(model, row_id, with_for_update=True, populate_existing=True)

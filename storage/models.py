@@ -284,3 +284,18 @@ class MeetingInvitee(SQLModel, table=True):
     #: none, yes, no or maybe (Deltager / Deltager ikke / Måske).
     response: str = Field(default="none", max_length=8)
     responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Worker(SQLModel, table=True):
+    """A running outbox worker (one per ``aarshjul run``), with its heartbeat.
+
+    A row claimed by a worker stays with it while ``last_seen`` is fresh, however long
+    its batch takes; once the heartbeat is older than ``outbox.worker_timeout_seconds``
+    (or the process is gone from this host) another worker takes the rows over.
+    """
+
+    id: str = Field(primary_key=True, max_length=100)
+    host: str = Field(max_length=255)
+    pid: int
+    started: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime, index=True)

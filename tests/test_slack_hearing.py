@@ -368,7 +368,8 @@ async def test_acks_within_three_seconds_when_the_database_is_slow(
     database_url: str, tmp_path: Path, slack: SlackStandIn
 ) -> None:
     """Another transaction holds the tables for 3.5 s: the command is still acknowledged
-    at once, and answered once the database lets it through."""
+    at once, and answered once the database lets it through (on SQLite, in WAL mode,
+    a reader is answered at once while another holds the writer's lock)."""
     async with slack_world(database_url, tmp_path, START, slack) as w:
         held = asyncio.Event()
         release = asyncio.Event()
@@ -389,6 +390,10 @@ async def test_acks_within_three_seconds_when_the_database_is_slow(
         try:
             status, _, took, name = await w.command("USOFIE01", "/hearing", "list")
             assert status == 200 and took < 3
+            if w.ctx.db.is_sqlite:
+                # WAL: a reader never waits for the writer holding the lock.
+                assert (await w.response(name, within=3))["text"] == "Ingen høringer."
+                return
             with pytest.raises(TimeoutError):
                 await w.response(name, within=0.5)  # still waiting for the database
         finally:

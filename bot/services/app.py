@@ -46,7 +46,10 @@ async def open_app(config: Config, clock: Clock) -> AsyncIterator[AppContext]:
     """
     template = load_template(config.settings.general.template)
     calendar = config.settings.calendar.working_calendar()
-    db = Database(config.settings.database.url)
+    database = config.settings.database
+    db = Database(
+        database.url, pool_size=database.pool_size, pool_timeout=database.pool_timeout_seconds
+    )
     try:
         yield AppContext(config=config, db=db, clock=clock, template=template, calendar=calendar)
     finally:
