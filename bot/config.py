@@ -164,6 +164,13 @@ class OutboxConfig(_Section):
     #: Local time of the daily re-plan (digests, failure reports, member changes).
     daily_at: time = time(6, 0)
 
+    @model_validator(mode="after")
+    def _beats_within_timeout(self) -> OutboxConfig:
+        # A live worker must beat several times per timeout, or it is taken for dead.
+        if self.heartbeat_seconds * 2 > self.worker_timeout_seconds:
+            raise ValueError("heartbeat_seconds must be at most half of worker_timeout_seconds")
+        return self
+
 
 class ServerConfig(_Section):
     #: Address of the bot's HTTP server (/healthz, /metrics); 0.0.0.0 in a container.

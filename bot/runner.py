@@ -107,6 +107,8 @@ def build_worker(
             max_attempts=o.max_attempts,
             backoff_base=timedelta(seconds=o.retry_base_seconds),
             concurrency=o.concurrency,
+            heartbeat=timedelta(seconds=o.heartbeat_seconds),
+            worker_timeout=timedelta(seconds=o.worker_timeout_seconds),
         ),
         metrics=metrics,
         conditions=conditions(),
@@ -156,12 +158,14 @@ async def _refresh(ctx: AppContext, event: str) -> None:
 
 
 async def drain(ctx: AppContext, *, worker_id: str | None = None) -> RunReport:
-    """Deliver everything due now, taking over rows of dead workers once their
-    lease runs out, and return when nothing is due or in flight."""
+    """Deliver everything due now, taking over rows of dead workers (at once when their
+    process is gone from this host, else once their heartbeat is too old), and return
+    when nothing is due or in flight."""
     channels = await build_channels(ctx)
     worker = build_worker(ctx, channels, worker_id=worker_id)
     total = RunReport()
     try:
+        await worker.start()
         while True:
             total.add(await worker.drain())
             now = ctx.clock.now()
@@ -175,6 +179,7 @@ async def drain(ctx: AppContext, *, worker_id: str | None = None) -> RunReport:
             wait = (upcoming - now).total_seconds() if upcoming else 0.5
             await asyncio.sleep(min(max(wait, 0.05), 1.0))
     finally:
+        await worker.stop()
         await _close_channels(channels)
 
 
@@ -230,6 +235,9 @@ async def serve(
         stack.push_async_callback(_close_channels, channels)
         bot_user = await _check_slack(channels)
         worker = build_worker(ctx, channels, metrics)
+        # The heartbeat goes first: rows this worker claims are its own while it beats.
+        await worker.start()
+        stack.push_async_callback(worker.stop)
 
         async def wake() -> datetime | None:
             try:

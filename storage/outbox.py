@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduler.planner import PlannedNotification
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Worker
 from storage.types import UTCDateTime
 
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
@@ -66,9 +66,14 @@ def _row_values(p: PlannedNotification, now: datetime) -> dict[str, Any]:
 
 
 def _insert(session: AsyncSession) -> Any:
+    return _insert_into(session, OM.__table__)
+
+
+def _insert_into(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT)."""
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(OM.__table__)
+    return module.insert(table)
 
 
 async def enqueue(
@@ -244,23 +249,95 @@ class Reclaimed:
     claimed_by: str | None
 
 
-async def reclaim_expired(session: AsyncSession, *, now: datetime) -> list[Reclaimed]:
-    """Put rows whose lease expired back to pending, and say which they were.
+async def reclaim_expired(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    worker_timeout: timedelta = timedelta(seconds=30),
+    dead: Sequence[str] = (),
+) -> list[Reclaimed]:
+    """Put the rows of dead workers back to pending, and say which they were.
+
+    A ``sending`` row is reclaimed when its worker is known to be dead: named in
+    ``dead`` (the caller saw its process gone), or its heartbeat is older than
+    ``worker_timeout``, or it has no worker row at all and its lease ran out (a
+    worker that never published a heartbeat). A worker whose heartbeat is fresh
+    keeps its rows however long its batch takes, whatever the lease says.
 
     These are the rows in flight when a worker died; the caller logs them, since
     each may reach its recipient twice.
     """
+    t = OM.__table__
+    w = Worker.__table__
+    stale = select(w.c.id).where(w.c.last_seen < now - worker_timeout)
+    known = select(w.c.id).where(w.c.id == t.c.claimed_by).exists()
+    gone = [t.c.claimed_by.in_(stale), and_(~known, t.c.lease_until < now)]
+    if dead:
+        gone.append(t.c.claimed_by.in_(list(dead)))
     result = await session.execute(
-        update(OM)
-        .where(col(OM.state) == SENDING, col(OM.lease_until) < now)
+        update(t)
+        .where(t.c.state == SENDING, or_(*gone))
         .values(
             state=PENDING,
-            last_error="reclaimed: the worker's lease expired (it may have sent this already)",
+            last_error="reclaimed: its worker stopped (it may have sent this already)",
             updated_at=now,
         )
-        .returning(OM.__table__.c.id, OM.__table__.c.key, OM.__table__.c.claimed_by)
+        .returning(t.c.id, t.c.key, t.c.claimed_by)
     )
     return [Reclaimed(r.id, r.key, r.claimed_by) for r in result]
+
+
+# --- workers and their heartbeats ---------------------------------------------------------
+
+
+async def heartbeat(
+    session: AsyncSession, *, worker: str, host: str, pid: int, now: datetime
+) -> None:
+    """Publish that ``worker`` is alive now (its row is created on the first beat)."""
+    stmt = _insert_into(session, Worker.__table__).values(
+        id=worker, host=host, pid=pid, started=now, last_seen=now
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["id"], set_={"last_seen": now})
+    )
+
+
+async def forget_workers(session: AsyncSession, ids: Sequence[str]) -> int:
+    """Remove workers' rows (a clean shutdown, or workers found dead)."""
+    if not ids:
+        return 0
+    w = Worker.__table__
+    result = await session.execute(delete(w).where(w.c.id.in_(list(ids))).returning(w.c.id))
+    return len(result.all())
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """A worker as the database knows it, and how many rows it holds now."""
+
+    id: str
+    host: str
+    pid: int
+    started: datetime
+    last_seen: datetime
+    held: int
+
+
+async def workers(session: AsyncSession) -> list[WorkerInfo]:
+    """Every known worker, newest heartbeat first, with the ``sending`` rows it holds."""
+    t, w = OM.__table__, Worker.__table__
+    held = (
+        select(t.c.claimed_by, func.count().label("held"))
+        .where(t.c.state == SENDING)
+        .group_by(t.c.claimed_by)
+        .subquery()
+    )
+    result = await session.execute(
+        select(w, func.coalesce(held.c.held, 0))
+        .outerjoin(held, held.c.claimed_by == w.c.id)
+        .order_by(w.c.last_seen.desc(), w.c.id)
+    )
+    return [WorkerInfo(r.id, r.host, r.pid, r.started, r.last_seen, int(r[-1])) for r in result]
 
 
 async def skip_stale(session: AsyncSession, *, now: datetime) -> list[tuple[int, str]]:
@@ -420,19 +497,37 @@ async def record(
 
 
 async def next_due_split(
-    session: AsyncSession, *, channels: Sequence[str]
+    session: AsyncSession,
+    *,
+    channels: Sequence[str],
+    worker_timeout: timedelta = timedelta(seconds=30),
 ) -> tuple[datetime | None, datetime | None, datetime | None]:
     """The earliest due time of unscheduled and of scheduled (quiet) pending rows, and
-    the earliest lease to run out; the caller moves the quiet one out of quiet hours."""
-    t = OM.__table__
+    when the first ``sending`` row can be reclaimed; the caller moves the quiet one out
+    of quiet hours.
+
+    A row held by a worker with a heartbeat becomes reclaimable ``worker_timeout``
+    after that heartbeat (never earlier, so a slow but live worker's expired lease
+    does not wake anyone in a loop); a row without a worker row when its lease ends.
+    """
+    t, w = OM.__table__, Worker.__table__
     pending = (
         select(t.c.quiet, func.min(t.c.due_at))
         .where(t.c.state == PENDING, t.c.channel.in_(list(channels)))
         .group_by(t.c.quiet)
     )
     found: dict[bool, datetime] = {bool(q): d for q, d in await session.execute(pending)}
-    lease = await session.scalar(select(func.min(t.c.lease_until)).where(t.c.state == SENDING))
-    return found.get(False), found.get(True), lease
+    known = select(w.c.id).where(w.c.id == t.c.claimed_by).exists()
+    lease = await session.scalar(
+        select(func.min(t.c.lease_until)).where(t.c.state == SENDING, ~known)
+    )
+    beat = await session.scalar(
+        select(func.min(w.c.last_seen)).where(
+            select(t.c.id).where(t.c.claimed_by == w.c.id, t.c.state == SENDING).exists()
+        )
+    )
+    times = [v for v in (lease, beat + worker_timeout if beat else None) if v is not None]
+    return found.get(False), found.get(True), min(times) if times else None
 
 
 @dataclass
@@ -443,6 +538,7 @@ class OutboxStatus:
     backlog: int = 0
     oldest_due: datetime | None = None
     failed: list[OutboxMessage] = field(default_factory=list)
+    workers: list[WorkerInfo] = field(default_factory=list)
 
 
 async def status(session: AsyncSession, *, now: datetime, failed_limit: int = 50) -> OutboxStatus:
@@ -466,6 +562,7 @@ async def status(session: AsyncSession, *, now: datetime, failed_limit: int = 50
         .limit(failed_limit)
     )
     result.failed = list(failed.scalars())
+    result.workers = await workers(session)
     return result
 
 

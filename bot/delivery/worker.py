@@ -4,8 +4,14 @@ The worker does not know what a reminder is or which channel is which: it asks
 the renderer for the words and the row's channel to deliver them. It is the
 edge where delivery errors are caught, so one bad row never stops a batch.
 A row is delivered at most once per claim; only a row whose worker died
-mid-batch can reach its recipient twice, and the worker that reclaims it says
-so in the log.
+while it was in flight can reach its recipient twice, and the worker that
+reclaims it says so in the log.
+
+Each outcome is committed moments after its send returns (group commit, see
+:mod:`bot.delivery.recorder`), so a kill repeats at most the rows in flight.
+Each worker publishes a heartbeat (its row in the ``worker`` table): its rows
+are taken over once the heartbeat is ``worker_timeout`` old, or at once when its
+process is gone from this host, and never while it is alive, however slow.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import logging
 import os
 import random
+import secrets
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +32,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.base import Channel, Message, PermanentDeliveryError, TemporaryDeliveryError
+from bot.delivery.recorder import OutcomeRecorder
 from bot.delivery.render import Renderer
 from bot.observability import Metrics, log_event
 from scheduler.clock import Clock, local_today
@@ -50,6 +58,12 @@ class WorkerSettings:
     backoff_cap: timedelta = timedelta(hours=1)
     #: Deliveries in flight at once per channel.
     concurrency: int = 16
+    #: How often a running worker renews its heartbeat.
+    heartbeat: timedelta = timedelta(seconds=5)
+    #: A worker whose heartbeat is this old is dead and its rows are taken over.
+    worker_timeout: timedelta = timedelta(seconds=30)
+    #: Most outcomes written in one commit.
+    record_batch: int = 200
 
 
 @dataclass
@@ -73,7 +87,22 @@ class RunReport:
 
 
 def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """``host:pid:random``: unique per process start, so a container restarted with the
+    same host name and pid 1 is not taken for the worker that died before it."""
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (another user's counts)."""
+    if pid <= 0:
+        return True  # not a pid we can ask about: trust the heartbeat
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # EPERM: it exists, it is someone else's
+    return True
 
 
 class OutboxWorker:
@@ -113,13 +142,80 @@ class OutboxWorker:
         self.metrics = metrics
         self._lock = asyncio.Lock()
         self._used: set[str] = set()
+        self.host = socket.gethostname()[:255]
+        self.pid = os.getpid()
+        self._beating: asyncio.Task[None] | None = None
+        self._stop_beating = asyncio.Event()
+
+    async def beat(self) -> None:
+        """Publish this worker's heartbeat now (creating its row on the first beat)."""
+        async with self.db.transaction() as session:
+            await outbox.heartbeat(
+                session, worker=self.worker_id, host=self.host, pid=self.pid, now=self.clock.now()
+            )
+
+    async def start(self) -> None:
+        """Publish the heartbeat and keep renewing it every ``settings.heartbeat``."""
+        await self.beat()
+        if self._beating is None:
+            self._stop_beating.clear()
+            self._beating = asyncio.create_task(self._keep_beating(), name="worker-heartbeat")
+        log_event(log, "worker-started", worker=self.worker_id, pid=self.pid)
+
+    async def stop(self) -> None:
+        """Stop the heartbeat and remove this worker's row (a clean shutdown)."""
+        if self._beating is not None:
+            # Stopped by an event, never by cancel(): a cancelled database call can
+            # leave its connection stuck.
+            self._stop_beating.set()
+            await self._beating
+            self._beating = None
+        try:
+            async with self.db.transaction() as session:
+                await outbox.forget_workers(session, [self.worker_id])
+        except Exception:
+            log.exception("could not remove worker %s", self.worker_id)
+
+    async def _keep_beating(self) -> None:
+        interval = self.settings.heartbeat.total_seconds()
+        while True:
+            try:
+                await asyncio.wait_for(self._stop_beating.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self.beat()
+            except Exception:
+                log.exception("could not renew the heartbeat of worker %s", self.worker_id)
+
+    def _dead_here(self, known: list[outbox.WorkerInfo]) -> list[str]:
+        """Workers of this host whose process is gone (or whose pid is now ours)."""
+        return [
+            w.id
+            for w in known
+            if w.host == self.host
+            and w.id != self.worker_id
+            and (w.pid == self.pid or not pid_alive(w.pid))
+        ]
 
     async def housekeeping(self) -> RunReport:
         """Reclaim rows of dead workers; skip stale and superseded rows."""
         report = RunReport()
         now = self.clock.now()
+        timeout = self.settings.worker_timeout
         async with self.db.transaction() as session:
-            report.reclaimed = await outbox.reclaim_expired(session, now=now)
+            known = await outbox.workers(session)
+            dead = self._dead_here(known)
+            dead += [
+                w.id
+                for w in known
+                if w.last_seen < now - timeout and w.id not in dead and w.id != self.worker_id
+            ]
+            report.reclaimed = await outbox.reclaim_expired(
+                session, now=now, worker_timeout=timeout, dead=dead
+            )
+            await outbox.forget_workers(session, dead)
             stale = await outbox.skip_stale(session, now=now)
             superseded = await outbox.skip_superseded(session, now=now)
         for r in report.reclaimed:
@@ -164,11 +260,14 @@ class OutboxWorker:
             self._keep_lease([r.id for r in rows if r.id is not None], done)
         )
         try:
-            outcomes = await self._deliver_all(rows)
-            now = self.clock.now()
-            async with self.db.transaction() as session:
-                await outbox.record(session, outcomes, worker=self.worker_id, now=now)
-                await self._save_dm_channels(session)
+            async with OutcomeRecorder(
+                self.db,
+                worker=self.worker_id,
+                now=self.clock.now,
+                extra=self._save_dm_channels,
+                max_batch=self.settings.record_batch,
+            ) as recorder:
+                outcomes = await self._deliver_all(rows, recorder)
         finally:
             done.set()
             await keeper
@@ -230,27 +329,39 @@ class OutboxWorker:
     async def next_wakeup(self) -> datetime | None:
         """When the next row becomes claimable, moved out of quiet hours if it waits for them."""
         async with self.db.session() as session:
-            loud, quiet, lease = await outbox.next_due_split(session, channels=list(self.channels))
+            loud, quiet, lease = await outbox.next_due_split(
+                session, channels=list(self.channels), worker_timeout=self.settings.worker_timeout
+            )
         found = [v for v in (loud, lease) if v is not None]
         if quiet is not None:
             # An overdue scheduled row waits for the next allowed minute from now.
             found.append(self.window.next_allowed(max(quiet, self.clock.now())))
         return min(found) if found else None
 
-    async def _deliver_all(self, rows: list[OutboxMessage]) -> list[outbox.Outcome]:
+    async def _deliver_all(
+        self, rows: list[OutboxMessage], recorder: OutcomeRecorder
+    ) -> list[outbox.Outcome]:
         today = local_today(self.clock, self.window.tz)
         prepared: list[tuple[OutboxMessage, Message | None, outbox.Outcome | None]] = []
         async with self.db.session() as session:
             for row in rows:
                 prepared.append(await self._prepare(session, row, today))
+        # Rows settled without a send (condition false, cannot render) go first.
+        settled = [recorder.submit(o) for _, _, o in prepared if o is not None]
         limits = {name: asyncio.Semaphore(self.settings.concurrency) for name in self.channels}
 
         async def one(row: OutboxMessage, message: Message) -> outbox.Outcome:
+            # The slot is held until the outcome is committed: a row is in flight
+            # from its send until then, and at most ``concurrency`` rows per channel are.
             async with limits[row.channel]:
-                return await self._deliver(row, message)
+                outcome = await self._deliver(row, message)
+                await recorder.record(outcome)
+                return outcome
 
         pending = [one(r, m) for r, m, o in prepared if m is not None and o is None]
         delivered = iter(await asyncio.gather(*pending))
+        if settled:
+            await asyncio.gather(*settled)
         return [o if o is not None else next(delivered) for _, _, o in prepared]
 
     async def _prepare(

@@ -1,0 +1,158 @@
+"""Group commit of delivery outcomes: each one is in the database moments after its send.
+
+A worker that recorded a whole batch at its end re-sent everything it had delivered
+in that batch when it was killed. Here every finished delivery hands its outcome to
+one :class:`OutcomeRecorder`, which writes whatever has accumulated in one
+transaction (one ``executemany`` UPDATE, as :func:`storage.outbox.record`) as soon
+as the previous commit is done, at most ``max_batch`` outcomes at a time. A delivery
+waits for the commit that holds its outcome before it gives up its slot, so the
+rows a SIGKILL can repeat are only those in flight: at most the worker's
+concurrency per channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import outbox
+from storage.db import Database
+
+log = logging.getLogger("aarshjul.delivery")
+
+#: More work for the same transaction (the Slack DM channels learnt meanwhile).
+Extra = Callable[[AsyncSession], Awaitable[None]]
+
+
+class OutcomeRecorder:
+    """Writes outcomes in group commits while a batch is being delivered.
+
+    Use as ``async with OutcomeRecorder(...) as recorder:``; leaving the block
+    writes what is left. :meth:`record` returns once its outcome is committed.
+
+    Args:
+        db: the database.
+        worker: the worker id that holds the rows (only its rows are updated).
+        now: the clock's ``now`` (the time stored with each outcome).
+        extra: called in every commit's transaction, after the outcomes.
+        max_batch: most outcomes in one commit.
+        linger: seconds the first outcome of a commit may wait for company; the
+            commit goes sooner when ``max_batch`` outcomes are waiting.
+        attempts: tries of one commit before its outcomes' waiters get the error.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        worker: str,
+        now: Callable[[], datetime],
+        extra: Extra | None = None,
+        max_batch: int = 200,
+        linger: float = 0.0,
+        attempts: int = 5,
+    ) -> None:
+        self.db = db
+        self.worker = worker
+        self.now = now
+        self.extra = extra
+        self.max_batch = max_batch
+        self.linger = linger
+        self.attempts = attempts
+        #: Commits made, and outcomes written (for tests and the benchmark).
+        self.commits = 0
+        self.written = 0
+        self._waiting: list[tuple[outbox.Outcome, asyncio.Future[None]]] = []
+        self._more = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> OutcomeRecorder:
+        self._task = asyncio.create_task(self._run(), name=f"outcome-recorder {self.worker}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Write what is waiting, then stop."""
+        self._closing = True
+        self._more.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    def submit(self, outcome: outbox.Outcome) -> asyncio.Future[None]:
+        """Queue an outcome; the future is done once it is committed (or failed to be)."""
+        if self._closing:
+            raise RuntimeError("the recorder is closed")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((outcome, future))
+        self._more.set()
+        return future
+
+    async def record(self, outcome: outbox.Outcome) -> None:
+        """Queue an outcome and return once it is committed; raises if it cannot be."""
+        await self.submit(outcome)
+
+    async def _run(self) -> None:
+        while True:
+            if not self._waiting:
+                if self._closing:
+                    return
+                self._more.clear()
+                await self._more.wait()
+                continue
+            if self.linger and len(self._waiting) < self.max_batch and not self._closing:
+                # Let a few more finish; a full batch or closing goes at once.
+                self._more.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wait_full(), self.linger)
+            batch = self._waiting[: self.max_batch]
+            del self._waiting[: len(batch)]
+            error = await self._commit([o for o, _ in batch])
+            for _, future in batch:
+                if future.done():
+                    continue
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
+
+    async def _wait_full(self) -> None:
+        while len(self._waiting) < self.max_batch and not self._closing:
+            self._more.clear()
+            await self._more.wait()
+
+    async def _commit(self, outcomes: list[outbox.Outcome]) -> BaseException | None:
+        """One transaction for these outcomes, tried again a few times (the sends happened:
+        losing their outcomes would send them again)."""
+        delay = 0.1
+        for attempt in range(1, self.attempts + 1):
+            try:
+                async with self.db.transaction() as session:
+                    await outbox.record(session, outcomes, worker=self.worker, now=self.now())
+                    if self.extra is not None:
+                        await self.extra(session)
+            except Exception as exc:
+                if attempt == self.attempts:
+                    log.exception("could not record %d delivery outcomes", len(outcomes))
+                    return exc
+                log.warning(
+                    "recording %d delivery outcomes failed (attempt %d): %s",
+                    len(outcomes),
+                    attempt,
+                    exc,
+                )
+                await asyncio.sleep(delay)
+                delay *= 2
+                continue
+            self.commits += 1
+            self.written += len(outcomes)
+            return None
+        return None  # pragma: no cover - the loop returns
