@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from bot.observability import log_event
 from bot.services.app import AppContext
+from bot.slack_http import SlackEdge, response_url_allowed
 from storage.models import Person
 
 log = logging.getLogger("aarshjul.slack")
@@ -183,18 +184,50 @@ def build_slack_app(
         ignoring_self_events_enabled=True,
     )
     deps = SlackDeps(ctx=ctx, client=client, wake=wake or (lambda: None))
+    app.aarshjul_edge = SlackEdge(signing)  # type: ignore[attr-defined]
+    _guard_response_url(app, deps, api_url)
     register_all(app, deps)
     return app, deps
 
 
 def http_route(app: AsyncApp) -> Callable[[web.Request], Any]:
-    """The aiohttp view that hands a request to Bolt (which checks the signature)."""
+    """The aiohttp view for ``POST /slack/events``: verified first, then handed to Bolt
+    (see :mod:`bot.slack_http`)."""
+    edge: SlackEdge = getattr(app, "aarshjul_edge", None) or SlackEdge(None)
+    return edge.route(app)
 
-    async def slack_events(request: web.Request) -> web.StreamResponse:
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await app.async_dispatch(bolt_request)
-        if bolt_response.status == 401:
-            log_event(log, "refused", logging.WARNING, why="bad or stale Slack signature")
-        return await to_aiohttp_response(bolt_response)
 
-    return slack_events
+def _guard_response_url(app: AsyncApp, deps: SlackDeps, api_url: str) -> None:
+    """Answer only to Slack's own ``response_url``s; any other goes through the Web API.
+
+    A request is verified before Bolt sees it, but a ``response_url`` is still a URL
+    taken from a body: one that is not ``https://hooks.slack.com/…`` (or, in tests, the
+    configured Web API's host) is never called. The reply goes as an ephemeral message
+    through ``chat.postEphemeral`` instead, when the channel and user are known.
+    """
+
+    @app.middleware
+    async def guard(context: Any, body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        url = context.get("response_url")
+        if url and not response_url_allowed(url, api_url):
+            log_event(log, "response-url-refused", logging.WARNING, host=_host_of(url))
+            channel = context.get("channel_id")
+            user = context.get("user_id")
+
+            async def respond(text: str = "", blocks: Any = None, **_: Any) -> None:
+                if not channel or not user:
+                    return
+                await deps.client.chat_postEphemeral(
+                    channel=channel, user=user, text=text, blocks=blocks
+                )
+
+            context["response_url"] = None
+            context["respond"] = respond
+        return await next()
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "-"
+    except ValueError:
+        return "-"
