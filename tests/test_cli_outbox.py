@@ -301,3 +301,35 @@ def test_retry_of_a_failed_row_sends_it_again_and_is_audited(ready: Cli) -> None
 def test_run_refuses_a_bad_log_format_or_level_before_starting(ready: Cli) -> None:
     ready.refused("run", "--log-format", "xml", says=("--log-format skal være text eller json",))
     ready.refused("run", "--log-level", "loud", says=("--log-level skal være en af DEBUG",))
+
+
+def test_outbox_status_lists_the_workers_with_last_seen_and_rows_held(ready: Cli) -> None:
+    now = CLOCK.now()
+
+    async def work(database: Database) -> None:
+        async with database.transaction() as s:
+            await outbox.heartbeat(s, worker="box:41:a1b2c3d4", host="box", pid=41, now=now)
+            await outbox.heartbeat(
+                s, worker="box:42:e5f6a7b8", host="box", pid=42, now=now - timedelta(seconds=12)
+            )
+
+    ready.db(work)
+    held = [r.id for r in ready.rows()[:3]]
+    ready.change(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(held))
+        .values(state=outbox.SENDING, claimed_by="box:41:a1b2c3d4")
+    )
+    out = ready.ok("outbox", "status")
+    assert "Arbejdere (udbakkens afsendere):" in out
+    first = next(line for line in out.splitlines() if line.startswith("box:41:a1b2c3d4"))
+    assert "for 0 s siden" in first and first.rstrip().endswith(" 3")
+    second = next(line for line in out.splitlines() if line.startswith("box:42:e5f6a7b8"))
+    assert "for 12 s siden" in second and second.rstrip().endswith(" 0")
+
+    data = json.loads(ready.ok("outbox", "status", "--json"))
+    assert [(w["id"], w["rows_held"], w["last_seen_age_seconds"]) for w in data["workers"]] == [
+        ("box:41:a1b2c3d4", 3, 0.0),
+        ("box:42:e5f6a7b8", 0, 12.0),
+    ]
+    assert data["workers"][0]["pid"] == 41 and data["workers"][0]["host"] == "box"

@@ -50,6 +50,18 @@ def register(app: typer.Typer, state: CliState) -> None:
                             }
                             for r in st.failed
                         ],
+                        "workers": [
+                            {
+                                "id": w.id,
+                                "host": w.host,
+                                "pid": w.pid,
+                                "started": w.started.isoformat(),
+                                "last_seen": w.last_seen.isoformat(),
+                                "last_seen_age_seconds": (now - w.last_seen).total_seconds(),
+                                "rows_held": w.held,
+                            }
+                            for w in st.workers
+                        ],
                     }
                 )
                 return
@@ -62,6 +74,24 @@ def register(app: typer.Typer, state: CliState) -> None:
                     age=f"{age / 60:.0f}" if age is not None else "-",
                 )
             )
+            if st.workers:
+                typer.echo("")
+                typer.echo(t(language, "outbox.status.workers_title"))
+                echo_table(
+                    [t(language, f"outbox.col.{c}") for c in ("worker", "last_seen", "held")],
+                    [
+                        [
+                            w.id,
+                            t(
+                                language,
+                                "outbox.status.seconds_ago",
+                                seconds=f"{(now - w.last_seen).total_seconds():.0f}",
+                            ),
+                            str(w.held),
+                        ]
+                        for w in st.workers
+                    ],
+                )
             if st.failed:
                 typer.echo("")
                 typer.echo(t(language, "outbox.status.failed_title"))

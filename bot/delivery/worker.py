@@ -477,8 +477,12 @@ class OutboxWorker:
     async def _save_dm_channels(self, session: AsyncSession) -> None:
         slack = self.channels.get("slack")
         fresh: dict[str, str] = getattr(slack, "new_dm_channels", {}) if slack else {}
-        for user, dm in list(fresh.items()):
+        # Taken out before the awaits: deliveries go on meanwhile and add channels for
+        # the next commit. (A commit that fails loses them: Slack is asked again.)
+        learnt = list(fresh.items())
+        for user, _ in learnt:
+            del fresh[user]
+        for user, dm in learnt:
             await session.execute(
                 update(Person).where(col(Person.slack_id) == user).values(slack_dm_channel=dm)
             )
-        fresh.clear()
