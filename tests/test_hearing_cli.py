@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.services.hearings import AnswerInput, close_due_hearings, record_answer
+from bot.services.hearing_answers import AnswerInput, record_answer
+from bot.services.hearing_lifecycle import close_due_hearings
 from storage.models import Hearing, OutboxMessage, Person
 from tests.cli_runner import CLOCK, Cli
 from tests.slack_world import CONFIG, MEMBERS

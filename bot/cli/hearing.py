@@ -15,18 +15,16 @@ from bot.i18n import format_date, t
 from bot.services.app import AppContext
 from bot.services.cycle import parse_date
 from bot.services.hearing_export import export_hearing
-from bot.services.hearing_lists import list_hearings
-from bot.services.hearings import (
-    Actor,
+from bot.services.hearing_lifecycle import (
     HearingDraft,
     check_draft,
     close_hearing,
-    hearing_status,
     hearing_warnings,
     move_deadline,
     open_hearing_once,
-    status_lines,
 )
+from bot.services.hearing_lists import list_hearings
+from bot.services.hearings import Actor, hearing_status, status_lines
 
 
 def register(app: typer.Typer, state: CliState) -> None:

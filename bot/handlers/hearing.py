@@ -42,24 +42,23 @@ from bot.handlers.common import (
 from bot.i18n import error_text, format_date, t, user_error
 from bot.observability import log_event
 from bot.services.cycle import parse_date
-from bot.services.hearing_lists import councils_of, list_hearings
-from bot.services.hearings import (
-    Actor,
+from bot.services.hearing_answers import (
     AnswerInput,
-    HearingDraft,
     answer_form,
-    check_draft,
-    close_hearing,
-    hearing_status,
-    hearing_warnings,
-    move_deadline,
-    open_hearing_once,
     parse_text_answer,
     queue_receipt,
     record_answer,
-    register_absence,
-    status_lines,
 )
+from bot.services.hearing_lifecycle import (
+    HearingDraft,
+    check_draft,
+    close_hearing,
+    hearing_warnings,
+    move_deadline,
+    open_hearing_once,
+)
+from bot.services.hearing_lists import councils_of, list_hearings
+from bot.services.hearings import Actor, hearing_status, register_absence, status_lines
 from bot.slack_app import SlackDeps, match_people_by_email
 from scheduler.errors import AarshjulError, InputError, PermissionDenied
 from scheduler.model import Role

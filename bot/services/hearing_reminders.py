@@ -5,6 +5,12 @@ and escalate to the chair when answers are missing; cycle events that are
 hearings prompt the secretariat to open them. Importing this module registers
 both sources, the escalation's condition and the hook that keeps the
 announcement's link (``bot.services.reminders`` imports it when planning).
+
+A request changes only its own rows: :func:`replan_hearings` re-plans the source
+``hearing:<id>`` of the hearings it changed (a move, a close, an opening, an
+absence), :func:`withdraw_seat` takes back one seat's pending reminders when it
+answers, and ``HEARING_PROMPTS.withdraw`` the prompt of a cycle event taken up. A whole
+council's plan is never rebuilt inside a request (the daily sweep does that).
 """
 
 from __future__ import annotations
@@ -19,9 +25,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.app import AppContext
 from bot.services.hearings import MAX_URL, OPEN, asked
-from bot.services.reminders import AFTER_SENT, CONDITIONS, SOURCES, CyclePromptSource
+from bot.services.reminders import (
+    AFTER_SENT,
+    CONDITIONS,
+    SOURCES,
+    CyclePromptSource,
+    load_audiences,
+    send_window,
+)
 from scheduler.model import EventType
-from scheduler.planner import Audience, Deadline, Escalation
+from scheduler.planner import Audience, Deadline, Escalation, Kind, plan_deadlines
+from storage import outbox
 from storage.db import Database
 from storage.models import (
     Council,
@@ -38,17 +52,25 @@ class HearingSource:
     prefix = "hearing:"
 
     async def deadlines(
-        self, session: AsyncSession, ctx: AppContext, council_ids: Sequence[int], today: date
+        self,
+        session: AsyncSession,
+        ctx: AppContext,
+        council_ids: Sequence[int],
+        today: date,
+        *,
+        hearing_ids: Sequence[int] | None = None,
     ) -> list[Deadline]:
+        """The open hearings of these councils (or, with ``hearing_ids``, of those only)."""
         settings = ctx.config.settings
+        which = (
+            col(Hearing.id).in_(list(hearing_ids))
+            if hearing_ids is not None
+            else col(Hearing.council_id).in_(council_ids)
+        )
         rows = await session.execute(
             select(Hearing, Council)
             .join(Council, col(Council.id) == Hearing.council_id)
-            .where(
-                col(Hearing.council_id).in_(council_ids),
-                Hearing.state == OPEN,
-                col(Hearing.deadline) >= today,
-            )
+            .where(which, Hearing.state == OPEN, col(Hearing.deadline) >= today)
             .order_by(col(Hearing.id))
         )
         found = []
@@ -96,7 +118,56 @@ HEARING_PROMPTS = CyclePromptSource(
     lambda ctx: ctx.config.settings.hearings.prompt_days,
     _opened,
 )
-SOURCES.extend([HearingSource(), HEARING_PROMPTS])
+HEARINGS = HearingSource()
+SOURCES.extend([HEARINGS, HEARING_PROMPTS])
+
+
+async def replan_hearings(
+    session: AsyncSession, ctx: AppContext, hearing_ids: Sequence[int]
+) -> outbox.SyncReport:
+    """Re-plan the reminders and escalations of these hearings, and nothing else.
+
+    Call it in the transaction that moved, closed or opened a hearing (or changed who
+    stands in for a seat): a closed hearing plans nothing, so its pending rows are
+    withdrawn; a moved one keeps its keys with new times. Other sources and other
+    hearings of the council are not read, which keeps the request short.
+    """
+    now = ctx.clock.now()
+    ids = list(dict.fromkeys(hearing_ids))
+    if not ids:
+        return outbox.SyncReport()
+    deadlines = await HEARINGS.deadlines(session, ctx, (), ctx.today(), hearing_ids=ids)
+    audiences = await load_audiences(session, ctx, sorted({d.council_id for d in deadlines}))
+    planned = plan_deadlines(
+        deadlines,
+        audiences,
+        send_window(ctx),
+        send_at=ctx.config.settings.reminders.send_at,
+        now=now,
+    )
+    sources = [f"{HEARINGS.prefix}{i}" for i in ids]
+    return await outbox.sync_plan(session, planned, sources=sources, now=now)
+
+
+async def withdraw_seat(
+    session: AsyncSession, ctx: AppContext, hearing_id: int, seat_id: int
+) -> int:
+    """Withdraw the pending reminders of one seat of a hearing (it has answered).
+
+    The seat is the key's recipient (``hearing:<id>/d<n>/<channel>/person:<seat>``)
+    whether the member or their substitute is reminded; escalations to the chair are
+    left alone, since their condition is checked when they fall due.
+    """
+    rows = await session.execute(
+        select(OutboxMessage.id).where(
+            OutboxMessage.source == f"{HEARINGS.prefix}{hearing_id}",
+            OutboxMessage.kind == Kind.REMINDER.value,
+            col(OutboxMessage.state) == outbox.PENDING,
+            col(OutboxMessage.key).endswith(f"/person:{seat_id}", autoescape=True),
+        )
+    )
+    ids = list(rows.scalars())
+    return await outbox.skip(session, ids, "withdrawn: answered", now=ctx.clock.now())
 
 
 async def short_of_answers(session: AsyncSession, row: OutboxMessage) -> bool:

@@ -1,35 +1,36 @@
-"""Hearings (*høringer*): open, answer, chase, close and compile.
+"""Hearings (*høringer*): what the use cases share, status and absences.
 
 Every use case takes a session and an :class:`Actor` and is called the same
-way by the Slack handlers and the CLI. Authorisation lives here, not in the
-handlers: only a secretary of the council opens, moves or closes a hearing,
-and only someone heard in it (or their substitute) answers. Each change
-re-plans the council's reminders in the same transaction, so a member who
-answers stops being reminded the moment the answer is stored.
+way by the Slack handlers and the CLI. Authorisation lives in the services, not
+in the handlers: only a secretary of the council opens, moves or closes a
+hearing, and only someone heard in it (or their substitute) answers. The use
+cases live in their own modules: :mod:`bot.services.hearing_lifecycle` (open,
+move, close, auto-close), :mod:`bot.services.hearing_answers` (answering) and
+:mod:`bot.services.hearing_lists` (lists); this module keeps what they share
+(the actor, the checks, who sits in a hearing, the one-off messages), the
+status and absences.
+
+Every state change of a hearing takes the hearing's row lock first
+(:func:`get_hearing` with ``lock=True``) and re-checks the state inside its
+transaction, and re-plans only the reminders of that hearing (or that seat):
+never a whole council in a request.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import closed_day_text, format_date, t, user_error, weekday_name
+from bot.i18n import format_date, t, user_error
 from bot.observability import log_event
 from bot.services.app import AppContext
-from bot.services.councils import get_council
-from bot.services.reminders import (
-    load_audiences,
-    person_recipients,
-    send_window,
-    sync_reminders,
-)
+from bot.services.reminders import person_recipients
 from scheduler.errors import InputError, NotFoundError, PermissionDenied
 from scheduler.model import Role
 from scheduler.planner import (
@@ -37,7 +38,8 @@ from scheduler.planner import (
     PlannedNotification,
     Recipient,
 )
-from storage import audit, outbox
+from storage import audit
+from storage.db import lock_row
 from storage.models import (
     Absence,
     Council,
@@ -49,7 +51,7 @@ from storage.models import (
 )
 
 log = logging.getLogger("aarshjul.hearings")
-T = TypeVar("T")
+T = TypeVar("T", bound=SQLModel)
 
 OPEN, CLOSED = "open", "closed"
 SUBJECTS = ("employment_plan", "result_review", "other")
@@ -65,18 +67,7 @@ MAX_URL = 1000
 #: Outbox sources of the messages a hearing sends once (not re-planned).
 MESSAGE_PREFIX = "hearing-msg:"
 _URL = re.compile(r"^https?://[^\s<>|]+$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_POSITION_WORDS = {
-    "støtter": "support",
-    "support": "support",
-    "bemærkninger": "support_with_remarks",
-    "remarks": "support_with_remarks",
-    "imod": "object",
-    "object": "object",
-    "indsigelse": "object",
-    "ingen": "no_remarks",
-    "none": "no_remarks",
-}
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -95,9 +86,10 @@ class Actor:
         return self.person is None
 
 
-def _clean_text(value: str, key: str, limit: int) -> str:
+def clean_text(value: str, key: str, limit: int) -> str:
+    """``value`` stripped; refused with control characters or over ``limit`` characters."""
     value = (value or "").strip()
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise user_error(InputError, "hearing.error.control", field=key)
     if len(value) > limit:
         raise user_error(InputError, "hearing.error.too_long", limit=limit, length=len(value))
@@ -149,185 +141,36 @@ async def require_secretary(
     raise user_error(PermissionDenied, "hearing.error.not_secretary", council=council.name)
 
 
-async def get_by_id(session: AsyncSession, model: type[T], value: int | str, *, errors: str) -> T:
+async def get_by_id(
+    session: AsyncSession, model: type[T], value: int | str, *, errors: str, lock: bool = False
+) -> T:
     """A row by the id a person typed (``12`` or ``#12``); ``errors`` is the catalogue
-    prefix of the two refusals, ``….bad_id`` and ``….unknown``."""
+    prefix of the two refusals, ``….bad_id`` and ``….unknown``.
+
+    With ``lock``, the row is read fresh and locked until the transaction ends
+    (:func:`storage.db.lock_row`): a state change takes it first, so two changes of
+    one hearing or meeting run one after the other and each sees the other's result.
+    """
     try:
         number = int(str(value).strip().lstrip("#"))
     except ValueError:
         raise user_error(InputError, f"{errors}.bad_id", value=str(value)[:40]) from None
-    found = await session.get(model, number) if 0 < number < 2**31 else None
+    found = None
+    if 0 < number < 2**31:
+        found = await (lock_row(session, model, number) if lock else session.get(model, number))
     if found is None:
         raise user_error(NotFoundError, f"{errors}.unknown", id=number)
     return found
 
 
-async def get_hearing(session: AsyncSession, hearing_id: int | str) -> Hearing:
-    return await get_by_id(session, Hearing, hearing_id, errors="hearing.error")
+async def get_hearing(
+    session: AsyncSession, hearing_id: int | str, *, lock: bool = False
+) -> Hearing:
+    """A hearing by its id; ``lock`` for a state change (see :func:`get_by_id`)."""
+    return await get_by_id(session, Hearing, hearing_id, errors="hearing.error", lock=lock)
 
 
-# --- opening ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HearingDraft:
-    """What a secretary asks for; checked by :func:`check_draft` before anything is stored."""
-
-    council_key: str
-    title: str
-    deadline: date
-    subject: str = "other"
-    document_url: str | None = None
-    #: Slack user ids or person ids to hear; the council's members when empty.
-    invitee_ids: tuple[int, ...] = ()
-    cycle_event_id: int | None = None
-
-
-@dataclass
-class OpenResult:
-    hearing: Hearing
-    council: Council
-    created: bool
-    warnings: list[str] = field(default_factory=list)
-    invitees: int = 0
-
-
-def hearing_warnings(ctx: AppContext, deadline: date, language: str) -> list[str]:
-    """Why a secretary may want to think again: too short, or over July or Christmas."""
-    today = ctx.today()
-    minimum = ctx.config.settings.reminders.min_hearing_days
-    found = []
-    if not ctx.calendar.is_working_day(deadline):
-        why = closed_day_text(ctx.calendar, deadline, language) or weekday_name(deadline, language)
-        found.append(
-            t(
-                language,
-                "hearing.warn.closed_day",
-                why=why,
-                before=format_date(ctx.calendar.previous_working_day(deadline), language),
-            )
-        )
-    days = (deadline - today).days
-    if days < minimum:
-        found.append(t(language, "hearing.warn.short", days=days, minimum=minimum))
-    for year in {today.year, deadline.year}:
-        if today <= date(year, 7, 31) and deadline >= date(year, 7, 1):
-            found.append(t(language, "hearing.warn.july"))
-            break
-    for year in {today.year - 1, today.year, deadline.year}:
-        # Christmas: 24 December to 1 January.
-        if today <= date(year + 1, 1, 1) and deadline >= date(year, 12, 24):
-            found.append(t(language, "hearing.warn.christmas"))
-            break
-    return found
-
-
-async def check_draft(
-    session: AsyncSession, ctx: AppContext, actor: Actor, draft: HearingDraft
-) -> tuple[Council, HearingDraft]:
-    council = await get_council(session, draft.council_key)
-    await require_secretary(session, actor, council, "hearing.open")
-    title = _clean_text(draft.title, "title", MAX_TITLE)
-    if not title:
-        raise user_error(InputError, "hearing.error.no_title")
-    if draft.subject not in SUBJECTS:
-        raise user_error(
-            InputError, "hearing.error.bad_subject", value=draft.subject, known=", ".join(SUBJECTS)
-        )
-    if draft.deadline <= ctx.today():
-        raise user_error(InputError, "hearing.error.past_deadline", date=draft.deadline.isoformat())
-    if draft.deadline > ctx.today() + timedelta(days=366):
-        raise user_error(InputError, "hearing.error.far_deadline", date=draft.deadline.isoformat())
-    url = check_url(draft.document_url)
-    return council, HearingDraft(
-        council.key,
-        title,
-        draft.deadline,
-        draft.subject,
-        url,
-        draft.invitee_ids,
-        draft.cycle_event_id,
-    )
-
-
-async def open_hearing(
-    session: AsyncSession,
-    ctx: AppContext,
-    actor: Actor,
-    draft: HearingDraft,
-    *,
-    request_key: str | None = None,
-) -> OpenResult:
-    """Store the hearing, its invitees, the announcement and the DMs, in one transaction.
-
-    A repeated ``request_key`` (Slack re-sending the same submission) returns the
-    hearing it opened the first time and sends nothing again.
-    """
-    if request_key:
-        existing = await session.scalar(select(Hearing).where(Hearing.request_key == request_key))
-        if existing is not None:
-            council = await session.get(Council, existing.council_id)
-            assert council is not None
-            return OpenResult(existing, council, created=False)
-    council, draft = await check_draft(session, ctx, actor, draft)
-    now = ctx.clock.now()
-    members = (
-        await session.execute(
-            select(Membership.person_id).where(
-                Membership.council_id == council.id,
-                col(Membership.role).in_([Role.MEMBER, Role.CHAIR]),
-            )
-        )
-    ).scalars()
-    invitees = list(draft.invitee_ids) or list(members)
-    if not invitees:
-        raise user_error(InputError, "hearing.error.no_members", council=council.name)
-    hearing = Hearing(
-        council_id=council.id or 0,
-        title=draft.title,
-        subject=draft.subject,
-        document_url=draft.document_url,
-        deadline=draft.deadline,
-        state=OPEN,
-        cycle_event_id=draft.cycle_event_id,
-        request_key=request_key,
-        opened_by=actor.label,
-        opened_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(hearing)
-    await session.flush()
-    assert hearing.id is not None
-    for person_id in dict.fromkeys(invitees):
-        session.add(HearingInvitee(hearing_id=hearing.id, person_id=person_id))
-    audit.record(
-        session,
-        at=now,
-        actor=actor.label,
-        action="hearing.opened",
-        entity="hearing",
-        entity_id=hearing.id,
-        council=council.key,
-        title=hearing.title,
-        subject=hearing.subject,
-        deadline=hearing.deadline,
-        document=hearing.document_url,
-        invitees=len(invitees),
-    )
-    await session.flush()
-    await _enqueue_opening(session, ctx, hearing, council)
-    await sync_reminders(session, ctx, [council.id or 0])
-    return OpenResult(
-        hearing,
-        council,
-        created=True,
-        warnings=hearing_warnings(ctx, hearing.deadline, ctx.language),
-        invitees=len(invitees),
-    )
-
-
-def _message(
+def hearing_message(
     source: str,
     name: str,
     recipient: Recipient,
@@ -337,6 +180,8 @@ def _message(
     *,
     slot: str,
 ) -> PlannedNotification:
+    """A one-off message about a hearing (announcement, invitation, receipt, closing):
+    sent once, never re-planned; the key's ``slot`` makes each one distinct."""
     key = f"{source}/{slot}/{recipient.channel}/{recipient.who}"
     return PlannedNotification(
         key=key,
@@ -359,24 +204,6 @@ def _message(
         expires_at=None,
         quiet=False,
     )
-
-
-async def _enqueue_opening(
-    session: AsyncSession, ctx: AppContext, hearing: Hearing, council: Council
-) -> None:
-    """The announcement in the council's channel and a DM (or e-mail) to each invitee."""
-    now = ctx.clock.now()
-    source = f"{MESSAGE_PREFIX}{hearing.id}"
-    audience = (await load_audiences(session, ctx, [council.id or 0]))[council.id or 0]
-    planned = [
-        _message(source, "hearing.announce", r, hearing, council, now, slot="announce")
-        for r in audience.channel
-    ]
-    for recipient in await asked(session, ctx, hearing):
-        planned.append(
-            _message(source, "hearing.invite", recipient, hearing, council, now, slot="invite")
-        )
-    await outbox.enqueue(session, planned, now=now)
 
 
 # --- who is asked -----------------------------------------------------------------
@@ -449,176 +276,7 @@ async def asked(session: AsyncSession, ctx: AppContext, hearing: Hearing) -> lis
     return found
 
 
-# --- answering --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnswerInput:
-    position: str
-    remarks: str = ""
-    link: str | None = None
-    behalf: str = "own"
-
-
-@dataclass
-class AnswerResult:
-    hearing: Hearing
-    answer: HearingAnswer
-    #: False when the same answer was already stored (a re-sent request).
-    changed: bool
-    #: The invitee whose seat answered (the responder, or the member they stand in for).
-    seat: Person
-
-
-def parse_text_answer(text: str) -> AnswerInput:
-    """``/hearing reply ID [støtter|imod|bemærkninger|ingen:] text``."""
-    text = (text or "").strip()
-    first, _, rest = text.partition(" ")
-    position = _POSITION_WORDS.get(first.rstrip(":").lower())
-    if position:
-        return AnswerInput(position=position, remarks=rest.strip())
-    return AnswerInput(position="text", remarks=text)
-
-
-def check_answer(answer: AnswerInput) -> AnswerInput:
-    if answer.position not in POSITIONS:
-        raise user_error(InputError, "hearing.error.bad_position", value=answer.position)
-    remarks = (answer.remarks or "").strip()
-    if len(remarks) > MAX_REMARKS:
-        raise user_error(
-            InputError, "hearing.error.too_long", limit=MAX_REMARKS, length=len(remarks)
-        )
-    if _CONTROL.search(remarks.replace("\t", " ")):
-        raise user_error(InputError, "hearing.error.control", field="remarks")
-    if answer.position in ("text", "support_with_remarks", "object") and not remarks:
-        raise user_error(InputError, "hearing.error.empty_answer")
-    if answer.behalf not in BEHALF:
-        raise user_error(InputError, "hearing.error.bad_behalf", value=answer.behalf)
-    return AnswerInput(answer.position, remarks, check_url(answer.link), answer.behalf)
-
-
-async def _seat_for(
-    session: AsyncSession, ctx: AppContext, hearing: Hearing, responder: Person, council: Council
-) -> Person:
-    """The invitee ``responder`` answers for: themselves, or a member they substitute."""
-    invited = await session.scalar(
-        select(HearingInvitee.id).where(
-            HearingInvitee.hearing_id == hearing.id, HearingInvitee.person_id == responder.id
-        )
-    )
-    if invited:
-        return responder
-    today = ctx.today()
-    stand_in = await session.scalar(
-        select(Person)
-        .join(Absence, col(Absence.person_id) == Person.id)
-        .join(HearingInvitee, col(HearingInvitee.person_id) == Person.id)
-        .where(
-            HearingInvitee.hearing_id == hearing.id,
-            Absence.substitute_id == responder.id,
-            col(Absence.start) <= today,
-            col(Absence.end) >= today,
-        )
-    )
-    if stand_in is not None:
-        return stand_in
-    log_event(
-        log,
-        "refused",
-        logging.WARNING,
-        action="hearing.answer",
-        actor=f"person:{responder.id}",
-        hearing=hearing.id,
-        council=council.key,
-        why="not heard in this hearing",
-    )
-    raise user_error(
-        PermissionDenied, "hearing.error.not_heard", id=hearing.id, council=council.name
-    )
-
-
-async def record_answer(
-    session: AsyncSession,
-    ctx: AppContext,
-    hearing_id: int | str,
-    responder: Person,
-    given: AnswerInput,
-) -> AnswerResult:
-    """Store (or change) an answer; after the deadline it is kept but marked late."""
-    hearing = await get_hearing(session, hearing_id)
-    council = await session.get(Council, hearing.council_id)
-    assert council is not None
-    seat = await _seat_for(session, ctx, hearing, responder, council)
-    if hearing.state != OPEN:
-        raise user_error(InputError, "hearing.error.closed", id=hearing.id, title=hearing.title)
-    given = check_answer(given)
-    now = ctx.clock.now()
-    late = now >= deadline_end(ctx, hearing.deadline)
-    organisation = await session.scalar(
-        select(Membership.organisation).where(
-            Membership.person_id == seat.id, Membership.council_id == council.id
-        )
-    )
-    current = await session.scalar(
-        select(HearingAnswer).where(
-            HearingAnswer.hearing_id == hearing.id, HearingAnswer.person_id == seat.id
-        )
-    )
-    if current is not None and (
-        current.position,
-        current.remarks,
-        current.link,
-        current.behalf,
-    ) == (given.position, given.remarks, given.link, given.behalf):
-        return AnswerResult(hearing, current, changed=False, seat=seat)
-    if current is None:
-        current = HearingAnswer(
-            hearing_id=hearing.id or 0,
-            person_id=seat.id or 0,
-            answered_by_id=responder.id or 0,
-            position=given.position,
-            remarks=given.remarks,
-            link=given.link,
-            behalf=given.behalf,
-            organisation=organisation,
-            late=late,
-            version=1,
-            answered_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-    else:
-        current.answered_by_id = responder.id or 0
-        current.position = given.position
-        current.remarks = given.remarks
-        current.link = given.link
-        current.behalf = given.behalf
-        current.late = late
-        current.version += 1
-        current.answered_at = now
-        current.updated_at = now
-    session.add(current)
-    audit.record(
-        session,
-        at=now,
-        actor=f"person:{responder.id}",
-        action="hearing.answered",
-        entity="hearing",
-        entity_id=hearing.id,
-        seat=seat.id,
-        version=current.version,
-        position=given.position,
-        remarks=given.remarks,
-        link=given.link,
-        behalf=given.behalf,
-        late=late,
-    )
-    await session.flush()
-    await sync_reminders(session, ctx, [council.id or 0])
-    return AnswerResult(hearing, current, changed=True, seat=seat)
-
-
-# --- status, absence, moving, closing -----------------------------------------------
+# --- status and absences ------------------------------------------------------------
 
 
 @dataclass
@@ -750,181 +408,24 @@ async def register_absence(
         substitute=substitute.id if substitute else None,
     )
     await session.flush()
-    councils = (
-        await session.execute(
-            select(Membership.council_id).where(Membership.person_id == person.id)
-        )
-    ).scalars()
-    await sync_reminders(session, ctx, list(councils))
+    # Who is asked changes only in the open hearings this person sits in.
+    from bot.services.hearing_reminders import replan_hearings  # imports this module
+
+    open_seats = await session.execute(
+        select(Hearing.id)
+        .join(HearingInvitee, col(HearingInvitee.hearing_id) == Hearing.id)
+        .where(HearingInvitee.person_id == person.id, Hearing.state == OPEN)
+    )
+    await replan_hearings(session, ctx, list(open_seats.scalars()))
     return absence
-
-
-async def move_deadline(
-    session: AsyncSession,
-    ctx: AppContext,
-    actor: Actor,
-    hearing_id: int | str,
-    new_deadline: date,
-) -> tuple[Hearing, date]:
-    """A new deadline: reminders are re-planned (same keys, never doubled)."""
-    hearing = await get_hearing(session, hearing_id)
-    council = await session.get(Council, hearing.council_id)
-    assert council is not None
-    await require_secretary(session, actor, council, "hearing.move")
-    if hearing.state != OPEN:
-        raise user_error(InputError, "hearing.error.closed", id=hearing.id, title=hearing.title)
-    if new_deadline <= ctx.today():
-        raise user_error(InputError, "hearing.error.past_deadline", date=new_deadline.isoformat())
-    old = hearing.deadline
-    now = ctx.clock.now()
-    hearing.deadline = new_deadline
-    hearing.updated_at = now
-    session.add(hearing)
-    audit.record(
-        session,
-        at=now,
-        actor=actor.label,
-        action="hearing.moved",
-        entity="hearing",
-        entity_id=hearing.id,
-        old=old,
-        new=new_deadline,
-    )
-    await session.flush()
-    await sync_reminders(session, ctx, [council.id or 0])
-    return hearing, old
-
-
-async def close_hearing(
-    session: AsyncSession, ctx: AppContext, actor: Actor, hearing_id: int | str
-) -> HearingStatus:
-    """Close, withdraw what is still planned, and post the compiled answer."""
-    hearing = await get_hearing(session, hearing_id)
-    council = await session.get(Council, hearing.council_id)
-    assert council is not None
-    await require_secretary(session, actor, council, "hearing.close")
-    if hearing.state != OPEN:
-        raise user_error(InputError, "hearing.error.closed", id=hearing.id, title=hearing.title)
-    now = ctx.clock.now()
-    hearing.state = CLOSED
-    hearing.closed_at = now
-    hearing.closed_by = actor.label
-    hearing.updated_at = now
-    session.add(hearing)
-    audit.record(
-        session,
-        at=now,
-        actor=actor.label,
-        action="hearing.closed",
-        entity="hearing",
-        entity_id=hearing.id,
-    )
-    await session.flush()
-    await sync_reminders(session, ctx, [council.id or 0])
-    audience = (await load_audiences(session, ctx, [council.id or 0]))[council.id or 0]
-    source = f"{MESSAGE_PREFIX}{hearing.id}"
-    planned = [
-        _message(source, "hearing.closed", r, hearing, council, now, slot="closed")
-        for r in (*audience.channel, *audience.secretariat)
-    ]
-    await outbox.enqueue(session, planned, now=now)
-    return await hearing_status(session, ctx, hearing.id or 0)
 
 
 async def close_due_hearings(ctx: AppContext) -> list[int]:
     """Close the open hearings whose grace after the deadline has run out.
 
-    With ``auto_close_days`` N, a hearing closes when working hours begin N working
-    days after its deadline (N = 0: as soon as the deadline day has ended).
+    Lives in :mod:`bot.services.hearing_lifecycle`; this name stays for the runner's
+    timer, which imports it from here (imported on call: that module imports this).
     """
-    days = ctx.config.settings.hearings.auto_close_days
-    if days < 0:
-        return []
-    now = ctx.clock.now()
-    today = ctx.today()
-    window = send_window(ctx)
-    async with ctx.db.session() as session:
-        due = (
-            await session.execute(
-                select(Hearing).where(Hearing.state == OPEN, col(Hearing.deadline) < today)
-            )
-        ).scalars()
-        candidates = []
-        for h in due:
-            day = ctx.calendar.shift_working_days(h.deadline, days)
-            if days == 0 or day < today or (day == today and window.allows(now)):
-                candidates.append(h.id or 0)
-    closed = []
-    for hearing_id in candidates:
-        async with ctx.db.transaction() as session:
-            hearing = await session.get(Hearing, hearing_id, with_for_update=True)
-            if hearing is None or hearing.state != OPEN:
-                continue
-            await close_hearing(session, ctx, Actor("aarshjul (deadline)"), hearing_id)
-        closed.append(hearing_id)
-        log_event(log, "hearing-auto-closed", hearing=hearing_id)
-    return closed
+    from bot.services import hearing_lifecycle
 
-
-async def open_hearing_once(
-    ctx: AppContext, actor: Actor, draft: HearingDraft, *, request_key: str | None = None
-) -> OpenResult:
-    """:func:`open_hearing` in its own transaction; a concurrent twin finds the first."""
-    try:
-        async with ctx.db.transaction() as session:
-            return await open_hearing(session, ctx, actor, draft, request_key=request_key)
-    except IntegrityError:
-        if not request_key:
-            raise
-        async with ctx.db.session() as session:
-            existing = await session.scalar(
-                select(Hearing).where(Hearing.request_key == request_key)
-            )
-            if existing is None:
-                raise
-            council = await session.get(Council, existing.council_id)
-            assert council is not None
-            return OpenResult(existing, council, created=False)
-
-
-# --- for the Slack surfaces -----------------------------------------------------------
-
-
-async def answer_form(
-    session: AsyncSession, ctx: AppContext, hearing_id: int | str, person: Person
-) -> tuple[Hearing, Council, Person, HearingAnswer | None]:
-    """What the answer modal needs, after checking ``person`` may answer."""
-    hearing = await get_hearing(session, hearing_id)
-    council = await session.get(Council, hearing.council_id)
-    assert council is not None
-    seat = await _seat_for(session, ctx, hearing, person, council)
-    if hearing.state != OPEN:
-        raise user_error(InputError, "hearing.error.closed", id=hearing.id, title=hearing.title)
-    current = await session.scalar(
-        select(HearingAnswer).where(
-            HearingAnswer.hearing_id == hearing.id, HearingAnswer.person_id == seat.id
-        )
-    )
-    return hearing, council, seat, current
-
-
-async def queue_receipt(
-    session: AsyncSession, ctx: AppContext, result: AnswerResult, user_id: str, language: str
-) -> None:
-    """A DM confirming the answer (and that it is late, when it is)."""
-    council = await session.get(Council, result.hearing.council_id)
-    assert council is not None
-    recipient = Recipient(
-        f"person:{result.answer.answered_by_id}", "slack", user_id, language, None
-    )
-    name = "hearing.receipt_late" if result.answer.late else "hearing.receipt"
-    planned = _message(
-        f"{MESSAGE_PREFIX}{result.hearing.id}",
-        name,
-        recipient,
-        result.hearing,
-        council,
-        ctx.clock.now(),
-        slot=f"receipt-{result.seat.id}-v{result.answer.version}",
-    )
-    await outbox.enqueue(session, [planned], now=ctx.clock.now())
+    return await hearing_lifecycle.close_due_hearings(ctx)

@@ -23,8 +23,9 @@ from bot.invites import CANCEL, REQUEST, Invitee, MeetingInvite, invitation
 from bot.services.app import AppContext
 from bot.services.councils import get_council
 from bot.services.hearings import Actor, check_url, get_by_id, require_secretary
+from bot.services.meeting_reminders import MEETING_PROMPTS
 from bot.services.members import valid_email
-from bot.services.reminders import slack_enabled, sync_reminders
+from bot.services.reminders import slack_enabled
 from scheduler.errors import InputError
 from scheduler.model import Role
 from scheduler.planner import Kind, PlannedNotification
@@ -93,8 +94,11 @@ class MeetingView:
         return found
 
 
-async def get_meeting(session: AsyncSession, meeting_id: int | str) -> Meeting:
-    return await get_by_id(session, Meeting, meeting_id, errors="meeting.error")
+async def get_meeting(
+    session: AsyncSession, meeting_id: int | str, *, lock: bool = False
+) -> Meeting:
+    """A meeting by its id; ``lock`` takes its row lock for a state change."""
+    return await get_by_id(session, Meeting, meeting_id, errors="meeting.error", lock=lock)
 
 
 def _check_times(ctx: AppContext, start: datetime, end: datetime) -> None:
@@ -188,13 +192,19 @@ async def create_meeting(
     )
     await session.flush()
     if draft.cycle_event_id is not None:
-        # The cycle's prompt to create this meeting is answered: withdraw it.
-        await sync_reminders(session, ctx, [c.id or 0 for c in councils])
+        # The cycle's prompt to create this meeting is answered: withdraw it (only it).
+        await MEETING_PROMPTS.withdraw(session, ctx, draft.cycle_event_id)
     return await meeting_view(session, meeting.id or 0)
 
 
-async def meeting_view(session: AsyncSession, meeting_id: int | str) -> MeetingView:
-    meeting = await get_meeting(session, meeting_id)
+async def meeting_view(
+    session: AsyncSession, meeting_id: int | str, *, lock: bool = False
+) -> MeetingView:
+    """The meeting, its council and invitees. A state change (invite, update, cancel,
+    an answer) passes ``lock``: the meeting's row lock comes first and its state is
+    read under it, so an update and a cancel, or an answer and a cancel, never
+    interleave (a cancelled meeting is never updated, nor answered)."""
+    meeting = await get_meeting(session, meeting_id, lock=lock)
     council = await session.get(Council, meeting.council_id)
     assert council is not None
     invitees = list(
@@ -290,7 +300,7 @@ async def invite(
     session: AsyncSession, ctx: AppContext, actor: Actor, meeting_id: int | str
 ) -> tuple[MeetingView, int]:
     """Send the invitations (again only to those not yet sent this version)."""
-    view = await meeting_view(session, meeting_id)
+    view = await meeting_view(session, meeting_id, lock=True)
     await require_secretary(session, actor, view.council, "meeting.invite")
     if view.meeting.state == CANCELLED:
         raise user_error(InputError, "meeting.error.cancelled", id=view.meeting.id)
@@ -320,7 +330,7 @@ async def update_meeting(
     location: str | None = None,
 ) -> tuple[MeetingView, int]:
     """Change time or place: SEQUENCE + 1, and the update goes to those invited."""
-    view = await meeting_view(session, meeting_id)
+    view = await meeting_view(session, meeting_id, lock=True)
     meeting = view.meeting
     await require_secretary(session, actor, view.council, "meeting.update")
     if meeting.state == CANCELLED:
@@ -368,7 +378,7 @@ async def update_meeting(
 async def cancel_meeting(
     session: AsyncSession, ctx: AppContext, actor: Actor, meeting_id: int | str
 ) -> tuple[MeetingView, int]:
-    view = await meeting_view(session, meeting_id)
+    view = await meeting_view(session, meeting_id, lock=True)
     meeting = view.meeting
     await require_secretary(session, actor, view.council, "meeting.cancel")
     if meeting.state == CANCELLED:
@@ -398,7 +408,7 @@ async def record_response(
     """A member's answer (Deltager / Deltager ikke / Måske)."""
     if response not in RESPONSES:
         raise user_error(InputError, "meeting.error.bad_response", value=response[:20])
-    view = await meeting_view(session, meeting_id)
+    view = await meeting_view(session, meeting_id, lock=True)
     mine = next((i for i in view.invitees if i.person_id == person.id), None)
     if mine is None:
         raise user_error(InputError, "meeting.error.not_invited", id=view.meeting.id)

@@ -166,6 +166,16 @@ class CyclePromptSource:
             for event, council in rows.all()
         ]
 
+    async def withdraw(self, session: AsyncSession, ctx: AppContext, event_id: int | None) -> None:
+        """Withdraw the event's pending prompt: a hearing or meeting has taken it up.
+
+        Only this event's source changes, so a request never re-plans the council.
+        """
+        if event_id is not None:
+            await outbox.sync_plan(
+                session, [], sources=[f"{self.prefix}{event_id}"], now=ctx.clock.now()
+            )
+
 
 #: The sources planned by :func:`sync_reminders`; later features append theirs.
 SOURCES: list[ReminderSource] = [CycleSource()]
