@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import cycle, hearing, home, seminar
+from bot.handlers import cycle, hearing, hearing_answer, hearing_open, home, seminar
 from bot.i18n import t
 from bot.slack_app import SlackDeps
 
@@ -31,7 +31,7 @@ def register_all(app: AsyncApp, deps: SlackDeps) -> list[str]:
             lang = deps.language(str(user))
             await respond(text=t(lang, "slack.unexpected"), response_type="ephemeral")
 
-    for module in (hearing, cycle, seminar, home):
+    for module in (hearing, hearing_answer, hearing_open, cycle, seminar, home):
         commands += module.register(app, deps)
     app_commands = getattr(app, "aarshjul_commands", [])
     app_commands.extend(commands)

@@ -9,8 +9,10 @@ from typing import Any
 
 from bot.i18n import error_text, t
 from bot.observability import log_event
+from bot.services.hearings import Actor
 from bot.slack_app import SlackDeps
 from scheduler.errors import AarshjulError, PermissionDenied
+from storage.models import Person
 
 log = logging.getLogger("aarshjul.slack")
 
@@ -82,3 +84,15 @@ def mention_user(text: str) -> str | None:
     if text.startswith("<@") and text.endswith(">"):
         return text[2:-1].split("|", 1)[0]
     return None
+
+
+def slack_actor(person: Person, user_id: str) -> Actor:
+    """The actor a Slack user acts as, named ``slack:U…`` in the audit log."""
+    return Actor(f"slack:{user_id}", person)
+
+
+async def reply_ephemeral(
+    respond: Any, text: str, blocks: list[dict[str, Any]] | None = None
+) -> None:
+    """Answer a command or button through its ``response_url``, seen only by the user."""
+    await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
