@@ -7,6 +7,8 @@
   recipient with 550.
 
 Both bind port 0 in the running loop, so there is no thread and no port race.
+:class:`StandInsThread` runs both in a thread of their own, for a test that drives
+real ``aarshjul`` processes from synchronous code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import itertools
 import json
 import os
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -365,3 +368,63 @@ class SmtpStandIn:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+class StandInsThread:
+    """A Slack stand-in and an SMTP stand-in in an event loop of their own thread.
+
+    For tests that start real processes and wait for them from synchronous code::
+
+        with StandInsThread() as servers:
+            servers.slack.delay = 5.0  # read and set from this thread; lists are copied
+            ... servers.slack.base_url, servers.smtp.port ...
+    """
+
+    def __init__(self) -> None:
+        self.slack = SlackStandIn()
+        self.smtp = SmtpStandIn()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="stand-ins", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        try:
+            async with self.slack, self.smtp:
+                self._ready.set()
+                await self._stop.wait()
+        except BaseException as exc:  # reported to the test's thread
+            self._error = exc
+            self._ready.set()
+
+    def __enter__(self) -> StandInsThread:
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        self._loop.close()
+
+    def posted_channels(self) -> list[str]:
+        """The channel of every chat.postMessage that posted, in order."""
+        return [str(c.args.get("channel")) for c in list(self.slack.calls) if
+                c.method == "chat.postMessage" and c.ok]  # fmt: skip
+
+    def mail_ids(self) -> list[str]:
+        """The Message-ID of every e-mail accepted, in order."""
+        return [m.message_id or "" for m in list(self.smtp.messages)]
+
+    def delivered(self) -> int:
+        """Slack posts and e-mails so far."""
+        return len(self.posted_channels()) + len(self.smtp.messages)

@@ -1,7 +1,10 @@
-"""Real processes against a real SMTP server: a worker killed mid-batch, and two workers at once.
+"""Real processes against real servers: workers killed mid-batch, slow, and two at once.
 
-The worker is ``aarshjul run --drain`` as a subprocess; the SMTP server is aiosmtpd on
-loopback in a thread of the test, counting every Message-ID it receives.
+The worker is ``aarshjul run`` (or ``run --drain``) as a subprocess; the SMTP server
+is aiosmtpd on loopback in a thread of the test, counting every Message-ID it
+receives, and the fan-out tests add the Slack Web API stand-in of
+``tests/servers.py`` in a thread of its own. The figures each test measures are
+printed (``pytest -s`` shows them, and so does a CI log).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from sqlalchemy import text
 from scheduler.planner import notice
 from storage import outbox
 from storage.db import Database
+from storage.models import Person
+from tests.servers import StandInsThread
 
 pytestmark = pytest.mark.slow
 
@@ -219,3 +224,222 @@ def test_two_workers_on_postgresql_drain_without_duplicates(
     sent_per_worker = [int(re.findall(r"drained sent=(\d+)", o)[0]) for o in outputs]
     assert sum(sent_per_worker) == ROWS
     assert len({claimed for _, _, _, claimed in rows}) == 2, "both workers took part"
+
+
+# --- the 1,000-member fan-out: DM + e-mail each, killed, slowed, and shared ---------------
+
+MEMBERS = 1000
+#: outbox.concurrency at its default: the most a kill may repeat, per channel.
+CONCURRENCY = 16
+
+
+def _fanout_environment(
+    tmp_path: Path, database_url: str, servers: StandInsThread
+) -> dict[str, str]:
+    """Default [outbox] settings: no shortened lease, timeout or heartbeat."""
+    env = _environment(tmp_path, database_url, servers.smtp.port)
+    (tmp_path / "config.toml").write_text(
+        "[email]\n"
+        'backend = "smtp"\nhost = "127.0.0.1"\n'
+        f'port = {servers.smtp.port}\ntls = "none"\nsender = "aarshjul@example.dk"\n',
+        encoding="utf-8",
+    )
+    env["SLACK_BOT_TOKEN"] = "xoxb-crash"
+    env["SLACK_API_URL"] = servers.slack.base_url
+    return env
+
+
+async def _fanout(database_url: str, *, members: int = MEMBERS, dm_known: bool = False) -> None:
+    """``members`` people, and one announcement to each by Slack DM and by e-mail."""
+    db = Database(database_url)
+    try:
+        await db.upgrade()
+        now = datetime.now(UTC)
+        async with db.transaction() as session:
+            session.add_all(
+                Person(
+                    id=i + 1,
+                    name=f"Medlem {i}",
+                    email=f"member{i}@example.dk",
+                    slack_id=f"U{i:07d}",
+                    slack_dm_channel=f"D{i:07d}" if dm_known else None,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for i in range(members)
+            )
+        planned = [
+            notice(
+                "announce",
+                channel=channel,
+                address=f"U{i:07d}" if channel == "slack" else f"member{i}@example.dk",
+                subject="Høring: beskæftigelsesplanen",
+                text=f"Ny høring til medlem {i}",
+                due_at=now - timedelta(minutes=1),
+                person_id=i + 1,
+            )
+            for i in range(members)
+            for channel in ("slack", "email")
+        ]
+        async with db.transaction() as session:
+            assert await outbox.enqueue(session, planned, now=now) == 2 * members
+    finally:
+        await db.dispose()
+
+
+async def _outbox(database_url: str) -> list[tuple[int, str, str, str, str | None, str | None]]:
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            result = await session.execute(
+                text(
+                    "SELECT id, channel, address, state, external_id, claimed_by "
+                    "FROM outbox ORDER BY id"
+                )
+            )
+            return [tuple(r) for r in result.all()]  # type: ignore[misc]
+    finally:
+        await db.dispose()
+
+
+async def _scalar(database_url: str, sql: str) -> Any:
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            return await session.scalar(text(sql))
+    finally:
+        await db.dispose()
+
+
+def _start(env: dict[str, str], cwd: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """``aarshjul run`` (the long-running bot: timer, worker, HTTP on a free port)."""
+    with log.open("w") as handle:
+        return subprocess.Popen(
+            [_script(), "run", "--port", "0", *args],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=handle,
+        )
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)  # reaped: its pid is gone, as after a real crash
+    assert proc.returncode == -signal.SIGKILL
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert proc.returncode == 0, log.read_text()[-3000:]
+
+
+def _wait_for(what: str, ok: Any, *, within: float, procs: list[Any], logs: list[Path]) -> float:
+    """Poll the world outside (servers, database) until ``ok()``; returns the seconds taken."""
+    start = time.monotonic()
+    while not ok():
+        for proc, log in zip(procs, logs, strict=True):
+            assert proc.poll() is None, f"{log.name} exited: {log.read_text()[-3000:]}"
+        assert time.monotonic() - start < within, f"{what}: not within {within} s"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def _all_sent(database_url: str) -> Any:
+    def check() -> bool:
+        left = asyncio.run(
+            _scalar(database_url, "SELECT count(*) FROM outbox WHERE state <> 'sent'")
+        )
+        return int(left) == 0
+
+    return check
+
+
+def _reclaimed(log: Path) -> set[int]:
+    return {int(n) for n in re.findall(r"reclaimed id=(\d+)", log.read_text())}
+
+
+def _deliveries(
+    servers: StandInsThread, database_url: str
+) -> tuple[dict[int, int], list[tuple[int, str, str, str, str | None, str | None]]]:
+    """How many times each outbox row reached its recipient (DMs by channel, mail by id)."""
+    rows = asyncio.run(_outbox(database_url))
+    by_dm = {
+        f"D{address[1:]}": row_id for row_id, channel, address, *_ in rows if channel == "slack"
+    }
+    counts: Counter[int] = Counter()
+    for channel in servers.posted_channels():
+        counts[by_dm[channel]] += 1
+    for mid in servers.mail_ids():
+        counts[_row_id(mid)] += 1
+    return dict(counts), rows
+
+
+def test_sigkill_three_times_in_a_fanout_repeats_only_what_was_in_flight(
+    database_url: str, tmp_path: Path
+) -> None:
+    asyncio.run(_fanout(database_url))
+    total = 2 * MEMBERS
+    with StandInsThread() as servers:
+        env = _fanout_environment(tmp_path, database_url, servers)
+        logs = [tmp_path / f"run{i}.log" for i in range(4)]
+        proc = _start(env, tmp_path, logs[0])
+        delivered_at_kill = []
+        for kill, share in enumerate((0.2, 0.45, 0.7)):
+            _wait_for(
+                f"kill {kill + 1}",
+                lambda s=share: servers.delivered() >= s * total,
+                within=120,
+                procs=[proc],
+                logs=[logs[kill]],
+            )
+            _kill(proc)
+            delivered_at_kill.append(servers.delivered())
+            restarted = time.monotonic()
+            proc = _start(env, tmp_path, logs[kill + 1])
+        drained = _wait_for(
+            "drain", _all_sent(database_url), within=120, procs=[proc], logs=[logs[3]]
+        )
+        restarted_to_drained = time.monotonic() - restarted
+        _stop(proc, logs[3])
+        counts, rows = _deliveries(servers, database_url)
+
+    channel_of = {row_id: channel for row_id, channel, *_ in rows}
+    missing = [row_id for row_id, *_ in rows if counts.get(row_id, 0) == 0]
+    extra = {row_id: n - 1 for row_id, n in counts.items() if n > 1}
+    per_kill = []
+    for kill in range(3):
+        named = _reclaimed(logs[kill + 1])
+        repeated = {row_id for row_id in extra if row_id in named}
+        per_kill.append(
+            {c: sum(1 for r in repeated if channel_of[r] == c) for c in ("slack", "email")}
+        )
+    figures = (
+        f"fan-out crash ({database_url.split(':')[0]}): {total} rows (1,000 members, DM + "
+        f"e-mail), SIGKILL after {delivered_at_kill} deliveries; missing {len(missing)}; "
+        f"duplicates per kill (DM, e-mail): "
+        + ", ".join(f"({k['slack']}, {k['email']})" for k in per_kill)
+        + f"; total extra deliveries {sum(extra.values())}; last restart to all sent "
+        f"{restarted_to_drained:.1f} s"
+    )
+    print(figures)
+    sys.stderr.write(figures + "\n")
+    assert missing == []
+    assert {state for _, _, _, state, _, _ in rows} == {"sent"}
+    assert set(extra) <= set().union(*(_reclaimed(log) for log in logs[1:])), (
+        "every repeated row was named in a 'reclaimed' line"
+    )
+    for kill in per_kill:
+        assert kill["slack"] <= CONCURRENCY and kill["email"] <= CONCURRENCY, per_kill
+    assert restarted_to_drained <= 60, figures
+    assert drained <= 60
+    # The DM channels learnt reached the database with the outcomes; the clean stop
+    # removed the last worker's heartbeat; the dead ones were forgotten.
+    assert (
+        asyncio.run(
+            _scalar(database_url, "SELECT count(*) FROM person WHERE slack_dm_channel IS NULL")
+        )
+        == 0
+    )
+    assert asyncio.run(_scalar(database_url, "SELECT count(*) FROM worker")) == 0
