@@ -26,6 +26,10 @@ AWAY_VIEW = "away_view"
 RSVP_BUTTON = "meeting_rsvp"
 MEETING_PROMPT_BUTTON = "seminar_new_prompt"
 SEMINAR_VIEW = "seminar_new_view"
+#: "vis flere" on a paged list; the value carries the next page's offset.
+HEARING_MORE_BUTTON = "hearing_list_more"
+SEMINAR_MORE_BUTTON = "seminar_list_more"
+HOME_MORE_BUTTON = "home_waiting_more"
 #: Slack's limit for a plain_text_input; our remarks obey it.
 SLACK_TEXT_LIMIT = 3000
 
@@ -55,6 +59,54 @@ def answer_button(hearing_id: int, lang: str) -> dict[str, Any]:
         "value": str(hearing_id),
         "style": "primary",
     }
+
+
+def more_button(action_id: str, value: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The "vis flere" / "show more" button under a page of a list.
+
+    ``value`` (JSON, e.g. the next offset and the council asked about) comes back in the
+    button's action, so its handler answers with exactly the next page.
+    """
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "text": plain(t(lang, "slack.more")),
+                "value": json.dumps(value, separators=(",", ":"))[:2000],
+            }
+        ],
+    }
+
+
+def list_blocks(
+    lines: Sequence[str], action_id: str, more: dict[str, Any] | None, lang: str
+) -> list[dict[str, Any]]:
+    """A page of a list as blocks: one section per line, then "vis flere" if ``more``.
+
+    The lines must already be escaped (:func:`escape`); one section each keeps a long
+    title from cutting the page off at Slack's 3,000 characters per section.
+    """
+    blocks = [section(line) for line in lines]
+    if more is not None:
+        blocks.append(more_button(action_id, more, lang))
+    return blocks
+
+
+def more_value(action: dict[str, Any]) -> dict[str, Any]:
+    """The value a "vis flere" button carried, with ``offset`` a non-negative int."""
+    try:
+        value = json.loads(str(action.get("value") or "{}"))
+    except ValueError:
+        value = {}
+    if not isinstance(value, dict):
+        value = {}
+    try:
+        value["offset"] = max(int(value.get("offset", 0)), 0)
+    except (TypeError, ValueError):
+        value["offset"] = 0
+    return value
 
 
 def rsvp_buttons(meeting_id: int, lang: str) -> dict[str, Any]:

@@ -75,6 +75,8 @@ class CycleEvent(SQLModel, table=True):
     __tablename__ = "cycle_event"
     __table_args__ = (
         UniqueConstraint("council_id", "year", "template_key", name="uq_cycle_event"),
+        #: App Home and the digests: a council's coming events by date.
+        Index("ix_cycle_event_council_date", "council_id", "date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -172,6 +174,9 @@ class Hearing(SQLModel, table=True):
     hearing instead of opening another.
     """
 
+    #: /hearing list: a council's hearings newest first (``ORDER BY id DESC LIMIT 20``).
+    __table_args__ = (Index("ix_hearing_council_id_id", "council_id", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     council_id: int = Field(foreign_key="council.id", index=True)
     title: str = Field(max_length=200)
@@ -249,6 +254,12 @@ class Meeting(SQLModel, table=True):
     cancellation; ``sequence`` rises on every change sent to the invitees.
     """
 
+    #: /seminar list: a council's coming meetings, soonest first; all councils' for the CLI.
+    __table_args__ = (
+        Index("ix_meeting_council_start", "council_id", "start_at"),
+        Index("ix_meeting_start_at", "start_at"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(max_length=200, unique=True)
     #: The organising council (the first named); its secretariat organises.
@@ -278,7 +289,8 @@ class MeetingInvitee(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
-    person_id: int | None = Field(default=None, foreign_key="person.id")
+    #: Indexed for /seminar list: the meetings a person is invited to.
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     email: str = Field(max_length=254)
     name: str = Field(max_length=200)
     #: none, yes, no or maybe (Deltager / Deltager ikke / Måske).

@@ -249,7 +249,13 @@ def _fanout_environment(
     return env
 
 
-async def _fanout(database_url: str, *, members: int = MEMBERS, dm_known: bool = False) -> None:
+async def _fanout(
+    database_url: str,
+    *,
+    members: int = MEMBERS,
+    dm_known: bool = False,
+    channels: tuple[str, ...] = ("slack", "email"),
+) -> None:
     """``members`` people, and one announcement to each by Slack DM and by e-mail."""
     db = Database(database_url)
     try:
@@ -279,10 +285,10 @@ async def _fanout(database_url: str, *, members: int = MEMBERS, dm_known: bool =
                 person_id=i + 1,
             )
             for i in range(members)
-            for channel in ("slack", "email")
+            for channel in channels
         ]
         async with db.transaction() as session:
-            assert await outbox.enqueue(session, planned, now=now) == 2 * members
+            assert await outbox.enqueue(session, planned, now=now) == len(channels) * members
     finally:
         await db.dispose()
 
@@ -443,3 +449,100 @@ def test_sigkill_three_times_in_a_fanout_repeats_only_what_was_in_flight(
         == 0
     )
     assert asyncio.run(_scalar(database_url, "SELECT count(*) FROM worker")) == 0
+
+
+def test_a_slow_worker_keeps_its_rows_and_a_second_worker_beside_it_takes_none(
+    database_url: str, tmp_path: Path
+) -> None:
+    # One batch of 100 DMs, each call answered after 5 s, 16 at a time: the batch takes
+    # 7 rounds (35 s), past worker_timeout (30 s), lease and timeout at their defaults.
+    asyncio.run(_fanout(database_url, members=100, dm_known=True, channels=("slack",)))
+    with StandInsThread() as servers:
+        servers.slack.delay = 5.0
+        env = _fanout_environment(tmp_path, database_url, servers)
+        logs = [tmp_path / "slow.log", tmp_path / "beside.log"]
+        slow = _start(env, tmp_path, logs[0])
+        procs = [slow]
+        try:
+            claimed = "SELECT count(*) FROM outbox WHERE state = 'sending'"
+            _wait_for(
+                "the slow worker's claim",
+                lambda: asyncio.run(_scalar(database_url, claimed)) == 100,
+                within=60,
+                procs=procs,
+                logs=logs[:1],
+            )
+            started = time.monotonic()
+            procs.append(_start(env, tmp_path, logs[1]))
+            _wait_for("drain", _all_sent(database_url), within=120, procs=procs, logs=logs)
+            batch = time.monotonic() - started
+        finally:
+            for proc, log in zip(procs, logs, strict=False):
+                if proc.poll() is None:
+                    _stop(proc, log)
+        counts, rows = _deliveries(servers, database_url)
+    holders = {claimed_by for *_, claimed_by in rows}
+    figures = (
+        f"slow worker ({database_url.split(':')[0]}): 100 DMs, each Slack call delayed 5 s, "
+        f"batch delivered in {batch:.1f} s with a second worker beside it; holders "
+        f"{len(holders)}; sent twice {sum(1 for n in counts.values() if n > 1)}; "
+        f"reclaimed by the second {len(_reclaimed(logs[1]))}"
+    )
+    print(figures)
+    sys.stderr.write(figures + "\n")
+    assert batch > 30, "the batch outlasted worker_timeout"
+    assert len(holders) == 1, "every row stayed with the slow worker"
+    assert _reclaimed(logs[1]) == set()
+    assert sorted(counts.values()) == [1] * 100, "nothing sent twice, nothing missing"
+
+
+def test_two_replicas_on_postgresql_one_killed_lose_nothing_and_repeat_only_in_flight(
+    database_url: str, tmp_path: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two replicas on one database is the PostgreSQL case (SKIP LOCKED)")
+    asyncio.run(_fanout(database_url))
+    total = 2 * MEMBERS
+    with StandInsThread() as servers:
+        env = _fanout_environment(tmp_path, database_url, servers)
+        logs = [tmp_path / "replica0.log", tmp_path / "replica1.log"]
+        procs = [_start(env, tmp_path, log) for log in logs]
+        try:
+            holders = "SELECT count(DISTINCT claimed_by) FROM outbox WHERE state = 'sent'"
+            _wait_for(
+                "both replicas delivering, a third done",
+                lambda: (
+                    servers.delivered() >= total / 3
+                    and asyncio.run(_scalar(database_url, holders)) == 2
+                ),
+                within=120,
+                procs=procs,
+                logs=logs,
+            )
+            _kill(procs[0])
+            at_kill = servers.delivered()
+            killed = time.monotonic()
+            _wait_for("drain", _all_sent(database_url), within=120, procs=procs[1:], logs=logs[1:])
+            kill_to_drained = time.monotonic() - killed
+        finally:
+            if procs[1].poll() is None:
+                _stop(procs[1], logs[1])
+        counts, rows = _deliveries(servers, database_url)
+    channel_of = {row_id: channel for row_id, channel, *_ in rows}
+    missing = [row_id for row_id, *_ in rows if counts.get(row_id, 0) == 0]
+    extra = {row_id for row_id, n in counts.items() if n > 1}
+    repeated = {c: sum(1 for r in extra if channel_of[r] == c) for c in ("slack", "email")}
+    by_worker = Counter(claimed_by for *_, claimed_by in rows)
+    figures = (
+        f"two replicas (postgresql), one SIGKILLed after {at_kill} of {total} deliveries: "
+        f"missing {len(missing)}; duplicates DM {repeated['slack']}, e-mail "
+        f"{repeated['email']}; rows per worker {sorted(by_worker.values())}; "
+        f"kill to all sent {kill_to_drained:.1f} s"
+    )
+    print(figures)
+    sys.stderr.write(figures + "\n")
+    assert missing == []
+    assert {state for _, _, _, state, _, _ in rows} == {"sent"}
+    assert repeated["slack"] <= CONCURRENCY and repeated["email"] <= CONCURRENCY, figures
+    assert extra <= _reclaimed(logs[1]), "every repeated row was named in a 'reclaimed' line"
+    assert len(by_worker) == 2

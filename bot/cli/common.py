@@ -15,6 +15,7 @@ import typer
 from bot.config import Config, load_config
 from bot.i18n import error_text, t
 from bot.services.app import AppContext, open_app
+from bot.services.hearing_lists import PAGE_SIZE, Page
 from scheduler.clock import Clock, SystemClock
 from scheduler.errors import AarshjulError
 
@@ -102,3 +103,63 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 def write_stdout(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+#: Rows fetched per query when a list command is asked for ``--all``.
+ALL_CHUNK = 500
+
+
+async def paged_rows(
+    fetch: Callable[[int, int], Awaitable[Page[Any]]], page: int, every: bool, language: str
+) -> list[Any]:
+    """The rows a list command prints: one page of :data:`PAGE_SIZE`, or ``--all``.
+
+    Both are SQL pages (``fetch(offset, limit)``), so a big table is never read at once;
+    when a single page has more after it, a hint (on stderr, so ``--json`` output stays
+    a plain list) says how to see the rest.
+    """
+    if every:
+        rows: list[Any] = []
+        offset: int | None = 0
+        while offset is not None:
+            chunk = await fetch(offset, ALL_CHUNK)
+            rows += chunk.rows
+            offset = chunk.next_offset
+        return rows
+    number = max(page, 1)
+    result = await fetch((number - 1) * PAGE_SIZE, PAGE_SIZE)
+    if result.next_offset is not None:
+        first = result.offset + 1
+        hint = t(
+            language,
+            "cli.more",
+            first=first,
+            last=result.offset + len(result.rows),
+            next=number + 1,
+        )
+        typer.echo(hint, err=True)
+    return result.rows
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    """The options of a list command (``--council``, ``--json``, ``--page``, ``--all``).
+
+    Built once per language, so ``hearing list`` and ``seminar list`` offer the same
+    flags with the same help.
+    """
+
+    council: Any
+    json: Any
+    page: Any
+    every: Any
+
+
+def list_options(language: str) -> ListOptions:
+    """The Typer options of a list command, their help in ``language``."""
+    return ListOptions(
+        council=typer.Option("--council", help=t(language, "cli.help.council")),
+        json=typer.Option("--json", help=t(language, "cli.help.json")),
+        page=typer.Option("--page", min=1, help=t(language, "cli.help.page")),
+        every=typer.Option("--all", help=t(language, "cli.help.all")),
+    )

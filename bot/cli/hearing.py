@@ -10,7 +10,16 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import CliState, actor, echo_json, echo_table, run, write_stdout
+from bot.cli.common import (
+    CliState,
+    actor,
+    echo_json,
+    echo_table,
+    list_options,
+    paged_rows,
+    run,
+    write_stdout,
+)
 from bot.i18n import format_date, t
 from bot.services.app import AppContext
 from bot.services.cycle import parse_date
@@ -23,7 +32,7 @@ from bot.services.hearing_lifecycle import (
     move_deadline,
     open_hearing_once,
 )
-from bot.services.hearing_lists import list_hearings
+from bot.services.hearing_lists import HearingRow, Page, list_hearings
 from bot.services.hearings import Actor, hearing_status, status_lines
 
 
@@ -85,17 +94,23 @@ def register(app: typer.Typer, state: CliState) -> None:
 
         run(state, body)
 
+    listing = list_options(lang)
+
     @group.command("list", help=t(lang, "cli.help.hearing_list"))
     def list_command(
-        council: Annotated[
-            str | None, typer.Option("--council", help=t(lang, "cli.help.council"))
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,
+        council: Annotated[str | None, listing.council] = None,
+        as_json: Annotated[bool, listing.json] = False,
+        page: Annotated[int, listing.page] = 1,
+        every: Annotated[bool, listing.every] = False,
     ) -> None:
         async def body(ctx: AppContext) -> None:
             language = ctx.language
             async with ctx.db.session() as session:
-                rows = await list_hearings(session, council)
+
+                async def fetch(offset: int, limit: int) -> Page[HearingRow]:
+                    return await list_hearings(session, council, offset=offset, limit=limit)
+
+                rows = await paged_rows(fetch, page, every, language)
             if as_json:
                 echo_json(
                     [

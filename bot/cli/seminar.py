@@ -1,14 +1,25 @@
-"""``aarshjul seminar create|invite|update|cancel|attendees|ics``: meetings with invitations."""
+"""``aarshjul seminar create|invite|update|cancel|list|attendees|ics``: meetings, invitations."""
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
 from typing import Annotated
 
 import typer
 
-from bot.cli.common import CliState, actor, echo_json, echo_table, run, write_stdout
+from bot.cli.common import (
+    CliState,
+    actor,
+    echo_json,
+    echo_table,
+    list_options,
+    paged_rows,
+    run,
+    write_stdout,
+)
 from bot.i18n import t
 from bot.services.app import AppContext
+from bot.services.hearing_lists import Page
 from bot.services.hearings import Actor
+from bot.services.meeting_lists import upcoming_meetings
 from bot.services.meetings import (
     MeetingDraft,
     cancel_meeting,
@@ -19,6 +30,7 @@ from bot.services.meetings import (
     parse_local,
     update_meeting,
 )
+from storage.models import Council, Meeting
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -133,6 +145,61 @@ def register(app: typer.Typer, state: CliState) -> None:
             async with ctx.db.transaction() as session:
                 view, queued = await cancel_meeting(session, ctx, Actor(actor(by)), meeting_id)
             typer.echo(t(ctx.language, "meeting.cli.cancelled", id=view.meeting.id, queued=queued))
+
+        run(state, body)
+
+    listing = list_options(lang)
+
+    @group.command("list", help=t(lang, "cli.help.seminar_list"))
+    def list_command(
+        council: Annotated[str | None, listing.council] = None,
+        as_json: Annotated[bool, listing.json] = False,
+        page: Annotated[int, listing.page] = 1,
+        every: Annotated[bool, listing.every] = False,
+    ) -> None:
+        async def body(ctx: AppContext) -> None:
+            language = ctx.language
+            now = ctx.clock.now()
+            async with ctx.db.session() as session:
+
+                async def fetch(offset: int, limit: int) -> Page[tuple[Meeting, Council]]:
+                    return await upcoming_meetings(
+                        session, now, council_key=council, offset=offset, limit=limit
+                    )
+
+                rows = await paged_rows(fetch, page, every, language)
+            if as_json:
+                echo_json(
+                    [
+                        {
+                            "id": m.id,
+                            "council": c.key,
+                            "title": m.title,
+                            "start": m.start_at.isoformat(),
+                            "end": m.end_at.isoformat(),
+                            "state": m.state,
+                        }
+                        for m, c in rows
+                    ]
+                )
+                return
+            if not rows:
+                typer.echo(t(language, "seminar.none"))
+                return
+            echo_table(
+                [t(language, f"hearing.col.{c}") for c in ("id", "council", "title")]
+                + [t(language, "meeting.col.start"), t(language, "hearing.col.state")],
+                [
+                    [
+                        str(m.id),
+                        c.key,
+                        m.title,
+                        f"{m.start_at.astimezone(ctx.tz):%Y-%m-%d %H:%M}",
+                        t(language, f"seminar.state.{m.state}"),
+                    ]
+                    for m, c in rows
+                ],
+            )
 
         run(state, body)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,8 @@ from scheduler.workdays import WorkingCalendar
 from storage.models import Council, CycleEvent, Membership, OutboxMessage
 
 DIGEST_DAYS = 14
+#: Deadlines a digest lists; the rest are counted ("… og 3 frister mere"), not listed.
+DIGEST_ROWS = 20
 
 
 def is_user_address(address: str) -> bool:
@@ -160,7 +163,7 @@ class Renderer:
         start = max(today, date.fromisoformat(params["week_start"]))
         end = start + timedelta(days=DIGEST_DAYS)
         council_ids = select(Membership.council_id).where(Membership.person_id == row.person_id)
-        rows = await session.execute(
+        events = (
             select(CycleEvent, Council.name)
             .join(Council, col(Council.id) == CycleEvent.council_id)
             .where(
@@ -169,8 +172,9 @@ class Renderer:
                 col(CycleEvent.date) < end,
                 col(Council.active).is_(True),
             )
-            .order_by(col(CycleEvent.date), col(Council.name))
         )
+        ordered = events.order_by(col(CycleEvent.date), col(Council.name), col(CycleEvent.id))
+        rows = (await session.execute(ordered.limit(DIGEST_ROWS + 1))).all()
         lines = [
             t(
                 lang,
@@ -179,10 +183,13 @@ class Renderer:
                 title=event.title_en if lang == "en" else event.title_da,
                 council=name,
             )
-            for event, name in rows
+            for event, name in rows[:DIGEST_ROWS]
         ]
         week = date.fromisoformat(params["week_start"]).isocalendar().week
         body = t(lang, "notify.digest.intro") + "\n" + "\n".join(f"• {line}" for line in lines)
+        if len(rows) > DIGEST_ROWS:
+            total = await session.scalar(select(func.count()).select_from(events.subquery()))
+            body += "\n" + t(lang, "notify.digest.more", count=(total or 0) - DIGEST_ROWS)
         if not lines:
             body = t(lang, "notify.digest.empty")
         return _message(

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.blocks import more_value
 from bot.i18n import error_text, t
 from bot.observability import log_event
 from bot.services.hearings import Actor
@@ -96,3 +97,33 @@ async def reply_ephemeral(
 ) -> None:
     """Answer a command or button through its ``response_url``, seen only by the user."""
     await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+#: Shows one page of a list: (respond, person, language, the button's value).
+PageShower = Callable[[Any, Person, str, dict[str, Any]], Awaitable[None]]
+
+
+def register_more_button(app: Any, deps: SlackDeps, action_id: str, show: PageShower) -> None:
+    """Handle the "vis flere" button of a paged list (``/hearing list``, ``/seminar list``).
+
+    Acknowledges at once, identifies the user and lets ``show`` answer with the page the
+    button's value names, as a new ephemeral reply; one handler for every list, so each
+    refuses an unknown person and a bad value the same way.
+    """
+
+    @app.action(action_id)
+    @shielded(deps)
+    async def more(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await ack()
+        user = body["user"]["id"]
+        person = await deps.person(user)
+        lang = deps.language(user, person)
+        if person is None:
+            text = t(lang, "slack.error", message=t(lang, "hearing.error.unknown_person"))
+        else:
+            try:
+                await show(respond, person, lang, more_value(action))
+                return
+            except AarshjulError as exc:
+                text = refusal(exc, lang, user=user, action=action_id)
+        await respond(text=text, response_type="ephemeral", replace_original=False)

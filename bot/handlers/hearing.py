@@ -19,7 +19,9 @@ from slack_bolt.async_app import AsyncApp
 from sqlmodel import select
 
 from bot.blocks import (
+    HEARING_MORE_BUTTON,
     escape,
+    list_blocks,
     open_modal,
     plain,
     section,
@@ -27,6 +29,7 @@ from bot.blocks import (
 from bot.handlers.common import (
     mention_user,
     refusal,
+    register_more_button,
     reply_ephemeral,
     shielded,
     slack_actor,
@@ -149,11 +152,15 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
     async def sub_list(
         command: dict[str, Any], args: list[str], person: Person, lang: str, respond: Any
     ) -> None:
+        await reply_page(respond, person, lang, args[0] if args else None, 0)
+
+    async def reply_page(
+        respond: Any, person: Person, lang: str, key: str | None, offset: int
+    ) -> None:
+        """One page of the hearings in the person's councils, with "vis flere" if more."""
         async with ctx.db.session() as session:
-            mine = {c.key for c in await councils_of(session, person)}
-            key = args[0] if args else None
-            rows = [r for r in await list_hearings(session, key) if r[1].key in mine]
-        if not rows:
+            page = await list_hearings(session, key, person=person, offset=offset)
+        if not page.rows:
             await reply(respond, t(lang, "hearing.list.none"))
             return
         lines = [
@@ -168,9 +175,18 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 answered=answered,
                 invited=invited,
             )
-            for h, c, invited, answered in rows[:30]
+            for h, c, invited, answered in page.rows
         ]
-        await reply(respond, "\n".join(lines))
+        more = None if page.next_offset is None else {"offset": page.next_offset, "council": key}
+        await reply(respond, "\n".join(lines), list_blocks(lines, HEARING_MORE_BUTTON, more, lang))
+
+    async def more_hearings(respond: Any, person: Person, lang: str, value: dict[str, Any]) -> None:
+        key = value.get("council")
+        await reply_page(
+            respond, person, lang, key if isinstance(key, str) else None, value["offset"]
+        )
+
+    register_more_button(app, deps, HEARING_MORE_BUTTON, more_hearings)
 
     async def sub_status(
         command: dict[str, Any], args: list[str], person: Person, lang: str, respond: Any

@@ -13,17 +13,20 @@ from sqlmodel import col, select
 from bot.blocks import (
     AWAY_BUTTON,
     AWAY_VIEW,
+    HOME_MORE_BUTTON,
     answer_button,
     away_modal,
     context,
     escape,
+    more_button,
+    more_value,
     plain,
     section,
 )
 from bot.handlers.common import selected, shielded
 from bot.i18n import error_text, format_date, t
 from bot.services.cycle import parse_date
-from bot.services.hearing_lists import awaiting, councils_of
+from bot.services.hearing_lists import awaiting, member_councils
 from bot.services.hearings import register_absence
 from bot.slack_app import SlackDeps
 from scheduler.errors import AarshjulError
@@ -32,9 +35,17 @@ from storage.models import Council, CycleEvent, Person
 log = logging.getLogger("aarshjul.slack")
 DEADLINE_DAYS = 60
 MEETING_DAYS = 120
+#: How many coming deadlines and meetings App Home shows (the rest: /cycle).
+DEADLINE_ROWS = 15
+MEETING_ROWS = 10
 
 
-async def home_view(deps: SlackDeps, person: Person | None, lang: str) -> dict[str, Any]:
+async def home_view(
+    deps: SlackDeps, person: Person | None, lang: str, offset: int = 0
+) -> dict[str, Any]:
+    """The App Home tab: a page of the hearings waiting for ``person`` (from ``offset``,
+    with "vis flere" when there are more), then their councils' next deadlines and
+    meetings. Every list is a bounded query: the user's councils, a LIMIT in SQL."""
     ctx = deps.ctx
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(t(lang, "slack.home.title"))},
@@ -44,27 +55,36 @@ async def home_view(deps: SlackDeps, person: Person | None, lang: str) -> dict[s
         return {"type": "home", "blocks": blocks}
     today = ctx.today()
     async with ctx.db.session() as session:
-        waiting = await awaiting(session, ctx, person)
-        councils = await councils_of(session, person)
-        ids = [c.id for c in councils]
-        events = list(
-            (
-                await session.execute(
-                    select(CycleEvent, Council.name)
-                    .join(Council, col(Council.id) == CycleEvent.council_id)
-                    .where(
-                        col(CycleEvent.council_id).in_(ids),
-                        col(CycleEvent.date) >= today,
-                        col(CycleEvent.date) <= today + timedelta(days=MEETING_DAYS),
-                    )
-                    .order_by(col(CycleEvent.date), col(Council.name))
-                )
-            ).all()
+        waiting = await awaiting(session, ctx, person, offset=offset)
+        coming = (
+            select(CycleEvent, Council.name)
+            .join(Council, col(Council.id) == CycleEvent.council_id)
+            .where(
+                col(CycleEvent.council_id).in_(member_councils(person)),
+                col(CycleEvent.date) >= today,
+            )
+            .order_by(col(CycleEvent.date), col(Council.name), col(CycleEvent.id))
         )
+        deadlines = (
+            await session.execute(
+                coming.where(
+                    CycleEvent.type != "meeting",
+                    col(CycleEvent.date) <= today + timedelta(days=DEADLINE_DAYS),
+                ).limit(DEADLINE_ROWS)
+            )
+        ).all()
+        meetings = (
+            await session.execute(
+                coming.where(
+                    CycleEvent.type == "meeting",
+                    col(CycleEvent.date) <= today + timedelta(days=MEETING_DAYS),
+                ).limit(MEETING_ROWS)
+            )
+        ).all()
     blocks.append(section(f"*{t(lang, 'slack.home.waiting')}*"))
-    if not waiting:
+    if not waiting.rows:
         blocks.append(context(t(lang, "slack.home.none_waiting")))
-    for hearing, council in waiting[:20]:
+    for hearing, council in waiting.rows:
         blocks.append(
             {
                 "type": "section",
@@ -81,35 +101,33 @@ async def home_view(deps: SlackDeps, person: Person | None, lang: str) -> dict[s
                 "accessory": answer_button(hearing.id or 0, lang),
             }
         )
+    if waiting.next_offset is not None:
+        blocks.append(more_button(HOME_MORE_BUTTON, {"offset": waiting.next_offset}, lang))
     blocks.append({"type": "divider"})
     blocks.append(section(f"*{t(lang, 'slack.home.deadlines')}*"))
-    deadlines = [
-        (e, n) for e, n in events if e.type != "meeting" and (e.date - today).days <= DEADLINE_DAYS
-    ]
     lines = [
         t(
             lang,
             "slack.home.event",
             date=format_date(e.date, lang, long=True),
-            title=e.title_en if lang == "en" else e.title_da,
-            council=name,
+            title=escape(e.title_en if lang == "en" else e.title_da),
+            council=escape(name),
         )
-        for e, name in deadlines[:15]
+        for e, name in deadlines
     ]
     blocks.append(section("\n".join(lines) or t(lang, "slack.home.none")))
     blocks.append(section(f"*{t(lang, 'slack.home.meetings')}*"))
-    meetings = [
+    meeting_lines = [
         t(
             lang,
             "slack.home.event",
             date=format_date(e.date, lang, long=True),
-            title=e.title_en if lang == "en" else e.title_da,
-            council=name,
+            title=escape(e.title_en if lang == "en" else e.title_da),
+            council=escape(name),
         )
-        for e, name in events
-        if e.type == "meeting"
+        for e, name in meetings
     ]
-    blocks.append(section("\n".join(meetings[:10]) or t(lang, "slack.home.none")))
+    blocks.append(section("\n".join(meeting_lines) or t(lang, "slack.home.none")))
     blocks.append({"type": "divider"})
     blocks.append(
         {
@@ -129,16 +147,24 @@ async def home_view(deps: SlackDeps, person: Person | None, lang: str) -> dict[s
 def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
     ctx = deps.ctx
 
-    async def publish(user: str) -> None:
+    async def publish(user: str, offset: int = 0) -> None:
         person = await deps.person(user)
         lang = deps.language(user, person)
-        await deps.client.views_publish(user_id=user, view=await home_view(deps, person, lang))
+        view = await home_view(deps, person, lang, offset)
+        await deps.client.views_publish(user_id=user, view=view)
 
     @app.event("app_home_opened")
     @shielded(deps)
     async def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
             await publish(event["user"])
+
+    @app.action(HOME_MORE_BUTTON)
+    @shielded(deps)
+    async def more_waiting(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """ "Vis flere" on App Home: publish it again with the next page of hearings."""
+        await ack()
+        await publish(body["user"]["id"], more_value(action)["offset"])
 
     @app.action(AWAY_BUTTON)
     @shielded(deps)

@@ -8,13 +8,28 @@ from datetime import date
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from sqlmodel import col, select
 
-from bot.blocks import MEETING_PROMPT_BUTTON, RSVP_BUTTON, SEMINAR_VIEW, escape, plain, section
-from bot.handlers.common import refusal, selected, shielded, words
+from bot.blocks import (
+    MEETING_PROMPT_BUTTON,
+    RSVP_BUTTON,
+    SEMINAR_MORE_BUTTON,
+    SEMINAR_VIEW,
+    escape,
+    list_blocks,
+    plain,
+    section,
+)
+from bot.handlers.common import (
+    refusal,
+    register_more_button,
+    selected,
+    shielded,
+    words,
+)
 from bot.i18n import error_text, format_date, t, user_error
 from bot.services.hearing_lists import councils_of
 from bot.services.hearings import Actor
+from bot.services.meeting_lists import upcoming_meetings
 from bot.services.meetings import (
     MeetingDraft,
     cancel_meeting,
@@ -27,7 +42,7 @@ from bot.services.meetings import (
 from bot.slack_app import SlackDeps
 from scheduler.errors import AarshjulError, InputError
 from scheduler.model import Role
-from storage.models import Council, CycleEvent, Meeting, MeetingInvitee
+from storage.models import Council, CycleEvent, Person
 
 #: Which field of the form an error belongs to.
 FIELD = {
@@ -134,7 +149,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                     trigger_id=command["trigger_id"], view=seminar_modal(councils, lang)
                 )
             elif sub == "list":
-                await reply(respond, await listing(person, lang))
+                await reply_page(respond, person, lang, 0)
             elif sub == "attendees" and len(args) > 1:
                 async with ctx.db.session() as session:
                     view = await meeting_view(session, args[1])
@@ -159,33 +174,35 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         except AarshjulError as exc:
             await reply(respond, refusal(exc, lang, user=user, action=f"seminar.{sub}"))
 
-    async def listing(person: Any, lang: str) -> str:
+    async def reply_page(respond: Any, person: Any, lang: str, offset: int) -> None:
+        """A page of the coming meetings of the person's councils (or invited to)."""
         async with ctx.db.session() as session:
-            mine = [c.id for c in await councils_of(session, person)]
-            invited = select(MeetingInvitee.meeting_id).where(MeetingInvitee.person_id == person.id)
-            rows = (
-                await session.execute(
-                    select(Meeting)
-                    .where(
-                        col(Meeting.council_id).in_(mine) | col(Meeting.id).in_(invited),
-                        col(Meeting.start_at) >= ctx.clock.now(),
-                    )
-                    .order_by(col(Meeting.start_at))
-                )
-            ).scalars()
-            lines = [
-                t(
-                    lang,
-                    "seminar.list_line",
-                    id=m.id,
-                    title=escape(m.title),
-                    date=format_date(m.start_at.astimezone(ctx.tz).date(), lang, long=True),
-                    time=f"{m.start_at.astimezone(ctx.tz):%H:%M}",
-                    state=t(lang, f"seminar.state.{m.state}"),
-                )
-                for m in rows
-            ]
-        return "\n".join(lines) or t(lang, "seminar.none")
+            page = await upcoming_meetings(session, ctx.clock.now(), person=person, offset=offset)
+        lines = [
+            t(
+                lang,
+                "seminar.list_line",
+                id=m.id,
+                title=escape(m.title),
+                date=format_date(m.start_at.astimezone(ctx.tz).date(), lang, long=True),
+                time=f"{m.start_at.astimezone(ctx.tz):%H:%M}",
+                state=t(lang, f"seminar.state.{m.state}"),
+            )
+            for m, _ in page.rows
+        ]
+        if not lines:
+            await reply(respond, t(lang, "seminar.none"))
+            return
+        more = None if page.next_offset is None else {"offset": page.next_offset}
+        blocks = list_blocks(lines, SEMINAR_MORE_BUTTON, more, lang)
+        await respond(
+            text="\n".join(lines), blocks=blocks, response_type="ephemeral", replace_original=False
+        )
+
+    async def more_meetings(respond: Any, person: Person, lang: str, value: dict[str, Any]) -> None:
+        await reply_page(respond, person, lang, value["offset"])
+
+    register_more_button(app, deps, SEMINAR_MORE_BUTTON, more_meetings)
 
     @app.action(re.compile(rf"^{RSVP_BUTTON}_(yes|no|maybe)$"))
     @shielded(deps)
