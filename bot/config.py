@@ -204,6 +204,16 @@ class HearingsConfig(_Section):
     auto_close_days: int = Field(default=1, ge=-1, le=60)
 
 
+class LimitsConfig(_Section):
+    #: Largest file an import reads (members now, results later), in MB; checked
+    #: before reading, and standard input or a device is read through the same bound.
+    import_max_mb: float = Field(default=20, gt=0, le=1000)
+    #: Longest cell an import accepts, in characters.
+    cell_max_chars: int = Field(default=2000, ge=10, le=100_000)
+    #: Most rows an import accepts.
+    import_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+
+
 class CouncilConfig(_Section):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     kind: CouncilKind
@@ -227,6 +237,7 @@ class Settings(_Section):
     meetings: MeetingsConfig = MeetingsConfig()
     outbox: OutboxConfig = OutboxConfig()
     server: ServerConfig = ServerConfig()
+    limits: LimitsConfig = LimitsConfig()
     councils: tuple[CouncilConfig, ...] = ()
 
     @model_validator(mode="after")

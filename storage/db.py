@@ -136,8 +136,8 @@ class Database:
         try:
             async with self.engine.begin() as connection:
                 await connection.run_sync(run)
-        except (OperationalError, OSError) as exc:
-            why = _short(exc)
+        except (DBAPIError, OSError) as exc:
+            why = self.explain(exc)
             raise DatabaseError(
                 f"cannot reach the database: {why}", key="db.unreachable", why=why
             ) from None
@@ -151,8 +151,8 @@ class Database:
         try:
             async with self.engine.connect() as connection:
                 revision = await connection.run_sync(current)
-        except (OperationalError, OSError) as exc:
-            why = _short(exc)
+        except (DBAPIError, OSError) as exc:
+            why = self.explain(exc)
             raise DatabaseError(
                 f"cannot reach the database: {why}", key="db.unreachable", why=why
             ) from None
@@ -166,6 +166,10 @@ class Database:
                 current=current,
                 head=head,
             )
+
+    def explain(self, exc: BaseException) -> str:
+        """One line saying why the database failed, never with the URL's password."""
+        return explain(exc, self.url)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -187,6 +191,18 @@ def unavailable(exc: BaseException) -> str | None:
     if isinstance(exc, ConnectionError | OSError | TimeoutError):
         return _short(exc)
     return None
+
+
+def explain(exc: BaseException, url: str) -> str:
+    """One line saying why the database at ``url`` failed, never with its password."""
+    why = _short(exc)
+    try:
+        password = make_url(url).password
+    except Exception:  # an unparsable URL has no password to hide
+        password = None
+    if password:
+        why = why.replace(str(password), "***")
+    return why
 
 
 def _short(exc: BaseException) -> str:

@@ -31,6 +31,13 @@ def build_cli(
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
+
+    @app.callback()
+    def root(
+        verbose: bool = typer.Option(False, "-v", "--verbose", help=t(lang, "cli.help.verbose")),
+    ) -> None:
+        state.debug = verbose
+
     init.register(app, state)
     cycle.register(app, state)
     members.register(app, state)

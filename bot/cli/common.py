@@ -5,19 +5,25 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import os
 import sys
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from bot.config import Config, load_config
-from bot.i18n import error_text, t
+from bot.i18n import error_text, t, user_error
 from bot.services.app import AppContext, open_app
 from bot.services.hearing_lists import PAGE_SIZE, Page
+from bot.text import read_bounded
 from scheduler.clock import Clock, SystemClock
-from scheduler.errors import AarshjulError
+from scheduler.errors import AarshjulError, InputError
+from storage.db import explain
 
 
 @dataclass
@@ -29,6 +35,8 @@ class CliState:
     #: Loaded once at start-up when it could be; otherwise each command loads it and
     #: reports what is wrong with it.
     config: Config | None = None
+    #: ``-v``: errors a person can cause show their traceback too.
+    debug: bool = False
 
 
 def try_load_config() -> Config | None:
@@ -76,9 +84,56 @@ def run(
     try:
         code = asyncio.run(go())
     except AarshjulError as exc:
+        _trace_if_debug(state)
         fail(error_text(exc, language), language)
+    except (DBAPIError, OSError) as exc:
+        # The database went away mid-command (or refused us): one line, no traceback.
+        _trace_if_debug(state)
+        fail(
+            t(language, "db.unreachable", why=explain(exc, config.settings.database.url)), language
+        )
     if code:
         raise typer.Exit(code)
+
+
+def read_import(file: Path, max_mb: float, language: str) -> bytes:
+    """The bytes of a file to import, bounded: a regular file larger than ``max_mb`` is
+    refused before it is read; ``-``, a pipe or a device is read through the same bound.
+
+    Raises:
+        InputError: too large, or it cannot be read (one line naming the file).
+    """
+    limit = int(max_mb * 1024 * 1024)
+    name = str(file)
+    try:
+        if name == "-":
+            data = read_bounded(sys.stdin.buffer, limit)
+        else:
+            if file.is_file() and file.stat().st_size > limit:
+                raise user_error(InputError, "members.too_big", file=name, limit=_mb(max_mb))
+            with file.open("rb") as stream:
+                data = read_bounded(stream, limit)
+    except OSError as exc:
+        raise user_error(
+            InputError, "members.cannot_read", file=name, why=exc.strerror or str(exc)
+        ) from None
+    if data is None:
+        raise user_error(InputError, "members.too_big", file=name, limit=_mb(max_mb))
+    return data
+
+
+def _mb(value: float) -> str:
+    return f"{value:g}"
+
+
+def debugging(state: CliState) -> bool:
+    """``-v`` on the command line or ``AARSHJUL_DEBUG=1``: tracebacks are shown."""
+    return state.debug or os.environ.get("AARSHJUL_DEBUG", "") not in ("", "0")
+
+
+def _trace_if_debug(state: CliState) -> None:
+    if debugging(state):
+        traceback.print_exc(file=sys.stderr)
 
 
 def echo_json(data: Any) -> None:

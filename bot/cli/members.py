@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import CliState, actor, echo_json, echo_table, fail, run
+from bot.cli.common import CliState, actor, echo_json, echo_table, read_import, run
 from bot.i18n import t
 from bot.services.app import AppContext
 from bot.services.councils import get_council
@@ -27,14 +27,12 @@ def register(app: typer.Typer, state: CliState) -> None:
             bool, typer.Option("--dry-run", help=t(lang, "cli.help.dry_run"))
         ] = False,
         by: Annotated[str | None, typer.Option("--by", help=t(lang, "cli.help.by"))] = None,
+        rename: Annotated[bool, typer.Option("--rename", help=t(lang, "cli.help.rename"))] = False,
     ) -> None:
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            fail(t(lang, "members.cannot_read", file=str(file), why=exc.strerror), lang)
-
         async def body(ctx: AppContext) -> int:
             language = ctx.language
+            limits = ctx.config.settings.limits
+            data = read_import(file, limits.import_max_mb, language)
             async with ctx.db.session() as session:
                 report = await import_members(
                     session,
@@ -43,6 +41,9 @@ def register(app: typer.Typer, state: CliState) -> None:
                     actor=actor(by),
                     language=language,
                     strict=strict,
+                    rename=rename,
+                    max_cell=limits.cell_max_chars,
+                    max_rows=limits.import_max_rows,
                 )
                 keep = not dry_run and not (strict and report.rejected)
                 if keep:

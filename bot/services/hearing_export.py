@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import format_date, t, user_error
 from bot.services.app import AppContext
 from bot.services.hearings import POSITIONS, HearingStatus, hearing_status, seats
+from bot.text import inert_cell
 from scheduler.errors import InputError
 from storage.models import Council, Hearing, Person
 
@@ -110,7 +111,11 @@ CSV_COLUMNS = (
 
 
 def compile_csv(status: HearingStatus, people: dict[int, Person]) -> str:
-    """One row per person heard; times in UTC ISO 8601, so a spreadsheet sorts them."""
+    """One row per person heard; times in UTC ISO 8601, so a spreadsheet sorts them.
+
+    Every cell is inert (:func:`bot.text.inert_cell`): a name, an e-mail or an
+    organisation beginning with ``=`` is text to a spreadsheet, never a formula.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -118,7 +123,8 @@ def compile_csv(status: HearingStatus, people: dict[int, Person]) -> str:
         a = s.answer
         by = people.get(a.answered_by_id) if a else None
         writer.writerow(
-            [
+            inert_cell(cell)
+            for cell in [
                 status.hearing.id,
                 status.council.key,
                 s.person.name,
@@ -131,16 +137,11 @@ def compile_csv(status: HearingStatus, people: dict[int, Person]) -> str:
                 ("yes" if a.late else "no") if a else "",
                 a.version if a else "",
                 by.email if by else "",
-                _csv_safe(a.remarks) if a else "",
-                _csv_safe(a.link or "") if a else "",
+                a.remarks if a else "",
+                (a.link or "") if a else "",
             ]
         )
     return out.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    """Cells starting with = + - @ are formulas to a spreadsheet: defuse them."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 async def export_hearing(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import t, user_error
+from bot.text import forbidden_at, formula_like
 from scheduler.errors import InputError
 from scheduler.model import Role
 from storage import audit
@@ -44,7 +46,6 @@ ROLE_ALIASES = {
     "observer": Role.OBSERVER,
     "observatør": Role.OBSERVER,
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -99,22 +100,45 @@ def _reader(text: str) -> csv.DictReader[str]:
     return csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
+def _refused_text(value: str, field: str, language: str) -> str | None:
+    """Why a name or organisation cannot be stored, or None: an invisible or control
+    character (named with its position), or a start a spreadsheet reads as a formula."""
+    label = t(language, f"members.col.{field}").lower()
+    found = forbidden_at(value)
+    if found is not None:
+        position, code = found
+        return t(language, "members.reject.bad_char", field=label, position=position, code=code)
+    if formula_like(value):
+        return t(language, "members.reject.formula", field=label, first=value[0])
+    return None
+
+
 def _parse_row(
-    line: int, raw: dict[str | None, str | list[str] | None], language: str
+    line: int, raw: dict[str | None, str | list[str] | None], language: str, max_cell: int
 ) -> _Row | str:
     """A validated row, or the reason it is rejected."""
     if raw.get(None):
         return t(language, "members.reject.extra_fields")
     # Named columns hold a string, or None when the row is short.
     value = {k: (v or "").strip() for k, v in raw.items() if isinstance(k, str)}
+    for column, cell in value.items():
+        if len(cell) > max_cell:
+            return t(
+                language, "members.reject.long_cell", column=column, length=len(cell),
+                limit=max_cell,
+            )  # fmt: skip
     name, email = value.get("name", ""), value.get("email", "").lower()
     council = value.get("council", "").lower()
     if not council:
         return t(language, "members.reject.no_council")
     if not name:
         return t(language, "members.reject.no_name")
-    if len(name) > 200 or _CONTROL.search(name):
+    name = unicodedata.normalize("NFC", name)
+    if len(name) > 200:
         return t(language, "members.reject.bad_name")
+    refused = _refused_text(name, "name", language)
+    if refused:
+        return refused
     if not valid_email(email):
         return t(language, "members.reject.bad_email", email=value.get("email", ""))
     role = ROLE_ALIASES.get(value.get("role", "").lower())
@@ -125,9 +149,12 @@ def _parse_row(
             role=value.get("role", ""),
             roles=", ".join(r.value for r in Role),
         )
-    organisation = value.get("organisation") or None
-    if organisation and (len(organisation) > 100 or _CONTROL.search(organisation)):
+    organisation = unicodedata.normalize("NFC", value.get("organisation") or "") or None
+    if organisation and len(organisation) > 100:
         return t(language, "members.reject.bad_organisation")
+    refused = _refused_text(organisation or "", "organisation", language)
+    if refused:
+        return refused
     slack_id = value.get("slack_id") or None
     if slack_id and not SLACK_ID_RE.match(slack_id):
         return t(language, "members.reject.bad_slack_id", slack_id=slack_id)
@@ -158,15 +185,20 @@ async def import_members(
     actor: str,
     language: str = "da",
     strict: bool = False,
+    rename: bool = False,
+    max_cell: int = 2000,
+    max_rows: int = MAX_ROWS,
 ) -> ImportReport:
     """Add or update memberships from CSV (``council,name,email,organisation,role,slack_id``).
 
     Bad rows are reported with their line number and skipped; the good rows are
     written in the caller's session, which the caller commits. With ``strict``, a
-    file with any bad row writes nothing and only the report comes back.
+    file with any bad row writes nothing and only the report comes back. A row that
+    would rename a person (their e-mail known under another name, in the database or
+    an earlier row) is a conflict, reported and skipped, unless ``rename``.
 
     Raises:
-        InputError: the file itself is unusable (encoding, header).
+        InputError: the file itself is unusable (encoding, header, not CSV, too many rows).
     """
     try:
         text = decode_csv(data)
@@ -190,23 +222,38 @@ async def import_members(
     report = ImportReport()
     seen: dict[tuple[str, str], int] = {}
     rows: list[_Row] = []
-    for record in reader:
+    named: dict[str, str] = {}  # e-mail → the name its first row gives
+    records = iter(reader)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # A cell beyond csv's own limit, a NUL byte: the file is not CSV.
+            raise user_error(
+                InputError, "members.not_csv", line=reader.line_num + 1, why=str(exc)
+            ) from None
         line = reader.line_num
-        if len(rows) + report.rejected >= MAX_ROWS:
-            raise user_error(InputError, "members.too_many", limit=MAX_ROWS)
+        if len(rows) + report.rejected >= max_rows:
+            raise user_error(InputError, "members.too_many", limit=max_rows)
         if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
             continue  # blank line
-        parsed = _parse_row(line, record, language)
+        parsed = _parse_row(line, record, language, max_cell)
         if isinstance(parsed, _Row):
             first = seen.get((parsed.council, parsed.email))
+            earlier = named.get(parsed.email)
             if parsed.council not in councils:
                 parsed = t(language, "members.reject.unknown_council", council=parsed.council)
             elif first is not None:
                 parsed = t(language, "members.reject.duplicate", first=first)
+            elif earlier is not None and earlier != parsed.name and not rename:
+                parsed = _rename_conflict(parsed, earlier, language)
         if isinstance(parsed, str):
             report.lines.append(LineResult(line, "rejected", parsed))
             continue
         seen[(parsed.council, parsed.email)] = line
+        named.setdefault(parsed.email, parsed.name)
         rows.append(parsed)
 
     if strict and report.rejected:
@@ -227,11 +274,21 @@ async def import_members(
         )
         seats = {(m.person_id, m.council_id): m for m in held.all()}
     for row in rows:
+        known = people.get(row.email)
+        if known is not None and known.name != row.name and not rename:
+            report.lines.append(
+                LineResult(row.line, "rejected", _rename_conflict(row, known.name, language))
+            )
+            continue
         report.lines.append(
             await _apply(session, row, councils[row.council], people, seats, now, actor, language)
         )
     report.lines.sort(key=lambda r: r.line)
     return report
+
+
+def _rename_conflict(row: _Row, current: str, language: str) -> str:
+    return t(language, "members.reject.rename", email=row.email, current=current, name=row.name)
 
 
 async def _apply(
