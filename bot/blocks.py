@@ -30,6 +30,9 @@ SEMINAR_VIEW = "seminar_new_view"
 HEARING_MORE_BUTTON = "hearing_list_more"
 SEMINAR_MORE_BUTTON = "seminar_list_more"
 HOME_MORE_BUTTON = "home_waiting_more"
+#: The largest offset a "vis flere" value may ask for (a forged value stays a number
+#: every database accepts, and an empty page rather than an error).
+MAX_OFFSET = 1_000_000
 #: Slack's limit for a plain_text_input; our remarks obey it.
 SLACK_TEXT_LIMIT = 3000
 
@@ -95,7 +98,7 @@ def list_blocks(
 
 
 def more_value(action: dict[str, Any]) -> dict[str, Any]:
-    """The value a "vis flere" button carried, with ``offset`` a non-negative int."""
+    """The value a "vis flere" button carried, with ``offset`` an int in 0..MAX_OFFSET."""
     try:
         value = json.loads(str(action.get("value") or "{}"))
     except ValueError:
@@ -103,7 +106,7 @@ def more_value(action: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(value, dict):
         value = {}
     try:
-        value["offset"] = max(int(value.get("offset", 0)), 0)
+        value["offset"] = min(max(int(value.get("offset", 0)), 0), MAX_OFFSET)
     except (TypeError, ValueError):
         value["offset"] = 0
     return value

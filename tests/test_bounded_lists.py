@@ -20,7 +20,13 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import col, select
 
-from bot.blocks import HEARING_MORE_BUTTON, HOME_MORE_BUTTON, SEMINAR_MORE_BUTTON
+from bot.blocks import (
+    HEARING_MORE_BUTTON,
+    HOME_MORE_BUTTON,
+    MAX_OFFSET,
+    SEMINAR_MORE_BUTTON,
+    more_value,
+)
 from bot.delivery.render import DIGEST_ROWS, Renderer
 from bot.services.councils import get_council
 from bot.services.hearing_lists import PAGE_SIZE, awaiting, list_hearings
@@ -392,3 +398,26 @@ async def test_a_digest_lists_twenty_deadlines_and_counts_the_rest(
         # Only Bo's council, soonest first, and the five left out are counted.
         assert all(line.endswith("(LBR Test)") for line in lines), lines
         assert "… og 5 frister mere" in message.text
+
+
+def test_a_forged_more_value_asks_for_a_page_the_database_can_give() -> None:
+    assert more_value({"value": '{"offset": 40, "council": "lbr-test"}'}) == {
+        "offset": 40,
+        "council": "lbr-test",
+    }
+    for forged in ("not json", "[1]", '{"offset": "x"}', '{"offset": -5}', ""):
+        assert more_value({"value": forged})["offset"] == 0, forged
+    assert more_value({"value": '{"offset": 1e30}'})["offset"] == MAX_OFFSET
+
+
+async def test_a_forged_offset_past_the_end_gives_an_empty_page(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        async with w.ctx.db.transaction() as s:
+            mine = (await get_council(s, "lbr-test")).id
+            assert mine is not None
+            await s.execute(insert(Hearing), hearing_rows(mine, 3, START.date(), "Egen"))
+        forged = {"action_id": HEARING_MORE_BUTTON, "value": '{"offset": 99999999999999999999}'}
+        reply, _ = await press(w, "UBO00001", forged)
+        assert reply["text"] == "Ingen høringer."
