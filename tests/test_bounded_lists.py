@@ -137,6 +137,14 @@ async def fill(w: SlackWorld) -> list[int]:
     return my_ids
 
 
+async def add_my_hearings(w: SlackWorld, count: int) -> None:
+    """``count`` hearings in lbr-test (Bo's council), the first deadline today."""
+    async with w.ctx.db.transaction() as s:
+        mine = (await get_council(s, "lbr-test")).id
+        assert mine is not None
+        await s.execute(insert(Hearing), hearing_rows(mine, count, START.date(), "Egen"))
+
+
 def ids_in(blocks: list[dict[str, Any]]) -> list[int]:
     """The hearing ids of a /hearing list page, in the order shown."""
     return [
@@ -281,10 +289,7 @@ async def test_hearing_pages_are_newest_first_twenty_each_and_the_last_has_no_mo
     database_url: str, tmp_path: Path, slack: SlackStandIn
 ) -> None:
     async with slack_world(database_url, tmp_path, START, slack) as w:
-        async with w.ctx.db.transaction() as s:
-            mine = (await get_council(s, "lbr-test")).id
-            assert mine is not None
-            await s.execute(insert(Hearing), hearing_rows(mine, 41, START.date(), "Egen"))
+        await add_my_hearings(w, 41)
         bo, ole = await person(w, "bo@example.dk"), await person(w, "ole@example.dk")
         async with w.ctx.db.session() as s:
             pages = [await list_hearings(s, person=bo, offset=o) for o in (0, 20, 40)]
@@ -414,10 +419,7 @@ async def test_a_forged_offset_past_the_end_gives_an_empty_page(
     database_url: str, tmp_path: Path, slack: SlackStandIn
 ) -> None:
     async with slack_world(database_url, tmp_path, START, slack) as w:
-        async with w.ctx.db.transaction() as s:
-            mine = (await get_council(s, "lbr-test")).id
-            assert mine is not None
-            await s.execute(insert(Hearing), hearing_rows(mine, 3, START.date(), "Egen"))
+        await add_my_hearings(w, 3)
         forged = {"action_id": HEARING_MORE_BUTTON, "value": '{"offset": 99999999999999999999}'}
         reply, _ = await press(w, "UBO00001", forged)
         assert reply["text"] == "Ingen høringer."
