@@ -6,6 +6,7 @@ and several replicas. Migrations are Alembic's, run in-process by ``upgrade()``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -100,6 +101,8 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        #: One SQLite writer of this process at a time (see :meth:`transaction`).
+        self._writer = asyncio.Lock()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -116,9 +119,16 @@ class Database:
         true until it commits — the SQLite side of :func:`lock_row`. PostgreSQL
         transactions lock the rows they change with :func:`lock_row`.
         """
-        async with self._sessions() as session, session.begin():
-            if self.is_sqlite:
-                await session.execute(text("BEGIN IMMEDIATE"))
+        if not self.is_sqlite:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        # This process's writers queue here, in order, instead of all polling SQLite's
+        # busy handler at once (it sleeps up to 100 ms between tries, so a burst of
+        # answers would spend most of its time asleep); other processes still wait
+        # on the busy timeout.
+        async with self._writer, self._sessions() as session, session.begin():
+            await session.execute(text("BEGIN IMMEDIATE"))
             yield session
 
     async def upgrade(self) -> None:
@@ -210,13 +220,23 @@ def _short(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-async def lock_row(session: AsyncSession, model: type[T], row_id: Any) -> T | None:
+async def lock_row(
+    session: AsyncSession, model: type[T], row_id: Any, *, shared: bool = False
+) -> T | None:
     """Load one row for a state change, locked until the transaction ends.
 
     PostgreSQL: ``SELECT … FOR UPDATE``, so a concurrent answer, move or close of the
-    same hearing waits and then sees the committed state. SQLite: the transaction
-    already holds the writer's lock (``BEGIN IMMEDIATE`` in
-    :meth:`Database.transaction`). The row is read fresh from the database either
-    way, never from the session's cache, so the caller re-checks the real state.
+    same hearing waits and then sees the committed state. ``shared`` takes
+    ``FOR SHARE`` instead: changes that only need the row to stay as it is (answers
+    to an open hearing) run side by side, while a ``FOR UPDATE`` (the close) waits
+    for them and they for it. SQLite: the transaction already holds the writer's
+    lock (``BEGIN IMMEDIATE`` in :meth:`Database.transaction`). The row is read
+    fresh from the database either way, never from the session's cache, so the
+    caller re-checks the real state.
     """
-    return await session.get(model, row_id, with_for_update=True, populate_existing=True)
+    return await session.get(
+        model,
+        row_id,
+        with_for_update={"read": True} if shared else True,
+        populate_existing=True,
+    )

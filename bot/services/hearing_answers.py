@@ -76,6 +76,7 @@ class AnswerResult:
     changed: bool
     #: The invitee whose seat answered (the responder, or the member they stand in for).
     seat: Person
+    council: Council
 
 
 def parse_text_answer(text: str) -> AnswerInput:
@@ -106,18 +107,37 @@ def check_answer(answer: AnswerInput) -> AnswerInput:
 
 
 async def _seat_for(
-    session: AsyncSession, ctx: AppContext, hearing: Hearing, responder: Person, council: Council
-) -> Person:
-    """The invitee ``responder`` answers for: themselves, or a member they substitute."""
-    invited = await session.scalar(
-        select(HearingInvitee.id).where(
-            HearingInvitee.hearing_id == hearing.id, HearingInvitee.person_id == responder.id
+    session: AsyncSession,
+    ctx: AppContext,
+    hearing: Hearing,
+    responder: Person,
+    council: Council,
+    *,
+    lock: bool = False,
+) -> tuple[Person, str | None]:
+    """The invitee ``responder`` answers for (themselves, or a member they substitute),
+    with that seat's organisation in the council; one query when they answer for
+    themselves, as nearly everyone does.
+
+    With ``lock`` the seat's invitee row is locked (PostgreSQL ``FOR UPDATE``), so
+    two submissions for one seat at once run one after the other: one answer.
+    """
+    own = (
+        select(HearingInvitee.id, Membership.organisation)
+        .outerjoin(
+            Membership,
+            (col(Membership.person_id) == HearingInvitee.person_id)
+            & (col(Membership.council_id) == hearing.council_id),
         )
+        .where(HearingInvitee.hearing_id == hearing.id, HearingInvitee.person_id == responder.id)
     )
-    if invited:
-        return responder
+    if lock:
+        own = own.with_for_update(of=HearingInvitee)
+    invited = (await session.execute(own)).first()
+    if invited is not None:
+        return responder, invited[1]
     today = ctx.today()
-    stand_in = await session.scalar(
+    standing_in = (
         select(Person)
         .join(Absence, col(Absence.person_id) == Person.id)
         .join(HearingInvitee, col(HearingInvitee.person_id) == Person.id)
@@ -128,8 +148,16 @@ async def _seat_for(
             col(Absence.end) >= today,
         )
     )
+    if lock:
+        standing_in = standing_in.with_for_update(of=HearingInvitee)
+    stand_in = await session.scalar(standing_in)
     if stand_in is not None:
-        return stand_in
+        organisation = await session.scalar(
+            select(Membership.organisation).where(
+                Membership.person_id == stand_in.id, Membership.council_id == hearing.council_id
+            )
+        )
+        return stand_in, organisation
     log_event(
         log,
         "refused",
@@ -160,20 +188,17 @@ async def record_answer(
     give one answer (the second a new version, or nothing when it is the same).
     Withdraws only this seat's pending reminders; nothing else is re-planned.
     """
-    hearing = await get_hearing(session, hearing_id, lock=True)
+    # A shared lock on the hearing (answers by different members run side by side; a
+    # close waits for them, and they for it), then the seat's own row locked.
+    hearing = await get_hearing(session, hearing_id, lock=True, shared=True)
     council = await session.get(Council, hearing.council_id)
     assert council is not None
-    seat = await _seat_for(session, ctx, hearing, responder, council)
+    seat, organisation = await _seat_for(session, ctx, hearing, responder, council, lock=True)
     if hearing.state != OPEN:
         raise user_error(InputError, "hearing.error.closed", id=hearing.id, title=hearing.title)
     given = check_answer(given)
     now = ctx.clock.now()
     late = now >= deadline_end(ctx, hearing.deadline)
-    organisation = await session.scalar(
-        select(Membership.organisation).where(
-            Membership.person_id == seat.id, Membership.council_id == council.id
-        )
-    )
     current = await session.scalar(
         select(HearingAnswer).where(
             HearingAnswer.hearing_id == hearing.id, HearingAnswer.person_id == seat.id
@@ -185,7 +210,7 @@ async def record_answer(
         current.link,
         current.behalf,
     ) == (given.position, given.remarks, given.link, given.behalf):
-        return AnswerResult(hearing, current, changed=False, seat=seat)
+        return AnswerResult(hearing, current, changed=False, seat=seat, council=council)
     if current is None:
         current = HearingAnswer(
             hearing_id=hearing.id or 0,
@@ -230,7 +255,7 @@ async def record_answer(
     )
     await session.flush()
     await withdraw_seat(session, ctx, hearing.id or 0, seat.id or 0)
-    return AnswerResult(hearing, current, changed=True, seat=seat)
+    return AnswerResult(hearing, current, changed=True, seat=seat, council=council)
 
 
 async def answer_form(
@@ -240,7 +265,7 @@ async def answer_form(
     hearing = await get_hearing(session, hearing_id)
     council = await session.get(Council, hearing.council_id)
     assert council is not None
-    seat = await _seat_for(session, ctx, hearing, person, council)
+    seat, _ = await _seat_for(session, ctx, hearing, person, council)
     if hearing.state != OPEN:
         raise user_error(InputError, "hearing.error.closed", id=hearing.id, title=hearing.title)
     current = await session.scalar(
@@ -255,8 +280,7 @@ async def queue_receipt(
     session: AsyncSession, ctx: AppContext, result: AnswerResult, user_id: str, language: str
 ) -> None:
     """A DM confirming the answer (and that it is late, when it is)."""
-    council = await session.get(Council, result.hearing.council_id)
-    assert council is not None
+    council = result.council
     recipient = Recipient(
         f"person:{result.answer.answered_by_id}", "slack", user_id, language, None
     )

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -158,16 +159,20 @@ async def withdraw_seat(
     whether the member or their substitute is reminded; escalations to the chair are
     left alone, since their condition is checked when they fall due.
     """
-    rows = await session.execute(
-        select(OutboxMessage.id).where(
-            OutboxMessage.source == f"{HEARINGS.prefix}{hearing_id}",
-            OutboxMessage.kind == Kind.REMINDER.value,
+    # One UPDATE (what outbox.skip does, without reading the ids first): it runs
+    # inside the answer's transaction, which holds the writer's lock.
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.source) == f"{HEARINGS.prefix}{hearing_id}",
+            col(OutboxMessage.kind) == Kind.REMINDER.value,
             col(OutboxMessage.state) == outbox.PENDING,
             col(OutboxMessage.key).endswith(f"/person:{seat_id}", autoescape=True),
         )
+        .values(state=outbox.SKIPPED, last_error="withdrawn: answered", updated_at=ctx.clock.now())
+        .execution_options(synchronize_session=False)
     )
-    ids = list(rows.scalars())
-    return await outbox.skip(session, ids, "withdrawn: answered", now=ctx.clock.now())
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def short_of_answers(session: AsyncSession, row: OutboxMessage) -> bool:

@@ -142,7 +142,13 @@ async def require_secretary(
 
 
 async def get_by_id(
-    session: AsyncSession, model: type[T], value: int | str, *, errors: str, lock: bool = False
+    session: AsyncSession,
+    model: type[T],
+    value: int | str,
+    *,
+    errors: str,
+    lock: bool = False,
+    shared: bool = False,
 ) -> T:
     """A row by the id a person typed (``12`` or ``#12``); ``errors`` is the catalogue
     prefix of the two refusals, ``….bad_id`` and ``….unknown``.
@@ -150,6 +156,8 @@ async def get_by_id(
     With ``lock``, the row is read fresh and locked until the transaction ends
     (:func:`storage.db.lock_row`): a state change takes it first, so two changes of
     one hearing or meeting run one after the other and each sees the other's result.
+    ``shared`` (with ``lock``) lets changes that do not exclude each other (answers by
+    different members) hold the lock together; see :func:`storage.db.lock_row`.
     """
     try:
         number = int(str(value).strip().lstrip("#"))
@@ -157,17 +165,21 @@ async def get_by_id(
         raise user_error(InputError, f"{errors}.bad_id", value=str(value)[:40]) from None
     found = None
     if 0 < number < 2**31:
-        found = await (lock_row(session, model, number) if lock else session.get(model, number))
+        found = await (
+            lock_row(session, model, number, shared=shared) if lock else session.get(model, number)
+        )
     if found is None:
         raise user_error(NotFoundError, f"{errors}.unknown", id=number)
     return found
 
 
 async def get_hearing(
-    session: AsyncSession, hearing_id: int | str, *, lock: bool = False
+    session: AsyncSession, hearing_id: int | str, *, lock: bool = False, shared: bool = False
 ) -> Hearing:
     """A hearing by its id; ``lock`` for a state change (see :func:`get_by_id`)."""
-    return await get_by_id(session, Hearing, hearing_id, errors="hearing.error", lock=lock)
+    return await get_by_id(
+        session, Hearing, hearing_id, errors="hearing.error", lock=lock, shared=shared
+    )
 
 
 def hearing_message(
