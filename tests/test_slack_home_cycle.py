@@ -156,3 +156,15 @@ async def test_cycle_shows_the_channels_council_and_only_a_secretary_moves(
                 )
             ).scalar_one()  # fmt: skip
         assert moved.date.isoformat() == "2027-09-15" and moved.override_by == "slack:USOFIE01"
+        # Its reminders moved with it (the cycle's sources re-planned in the same request).
+        async with w.ctx.db.session() as s:
+            payloads = (
+                await s.execute(
+                    select(OutboxMessage.payload).where(
+                        OutboxMessage.source == f"cycle:{moved.id}",
+                        OutboxMessage.state == "pending",
+                    )
+                )
+            ).scalars()
+            deadlines = {json.loads(p or "{}")["params"]["deadline"] for p in payloads}
+        assert deadlines == {"2027-09-15"}

@@ -17,7 +17,7 @@ from bot.services.councils import get_council
 from bot.services.cycle import check_year, council_year, move_event, parse_date
 from bot.services.hearing_lists import councils_of
 from bot.services.hearings import Actor, require_secretary
-from bot.services.reminders import sync_reminders
+from bot.services.reminders import CYCLE_PREFIXES, sync_reminders
 from bot.slack_app import SlackDeps
 from scheduler.errors import AarshjulError, InputError
 from storage.models import Council, Person
@@ -136,7 +136,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 actor=f"slack:{command['user_id']}",
                 language=lang,
             )
-            await sync_reminders(session, ctx, [council.id or 0])
+            # Only what follows the cycle's dates; the council's hearings stay as planned.
+            await sync_reminders(session, ctx, [council.id or 0], prefixes=CYCLE_PREFIXES)
         deps.wake()
         return t(
             lang,

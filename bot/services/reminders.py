@@ -314,8 +314,10 @@ async def plan(
     council_ids: Iterable[int] | None = None,
     *,
     digests: bool = True,
+    prefixes: Sequence[str] | None = None,
 ) -> list[PlannedNotification]:
-    """Everything that should be in the outbox for these councils (all when None)."""
+    """Everything that should be in the outbox for these councils (all when None);
+    with ``prefixes``, only the sources whose prefix is listed."""
     ids = await _council_ids(session, council_ids)
     today = ctx.today()
     now = ctx.clock.now()
@@ -323,7 +325,7 @@ async def plan(
     window = send_window(ctx)
     audiences = await load_audiences(session, ctx, ids)
     deadlines: list[Deadline] = []
-    for source in sources():
+    for source in _chosen(prefixes):
         deadlines.extend(await source.deadlines(session, ctx, ids, today))
     planned = plan_deadlines(deadlines, audiences, window, send_at=send_at, now=now)
     if digests:
@@ -339,21 +341,36 @@ class SyncResult:
     planned: int
 
 
+def _chosen(prefixes: Sequence[str] | None) -> list[ReminderSource]:
+    return [s for s in sources() if prefixes is None or s.prefix in prefixes]
+
+
+#: The sources that follow the cycle's dates: what a moved cycle event re-plans.
+CYCLE_PREFIXES = ("cycle:", "prompt:", "meeting-prompt:")
+
+
 async def sync_reminders(
-    session: AsyncSession, ctx: AppContext, council_ids: Iterable[int] | None = None
+    session: AsyncSession,
+    ctx: AppContext,
+    council_ids: Iterable[int] | None = None,
+    *,
+    prefixes: Sequence[str] | None = None,
 ) -> SyncResult:
     """Bring the outbox in line with the data for these councils (all when None).
 
-    Call it in the transaction that changed a date, a member or a preference.
+    Call it in the transaction that changed a date, a member or a preference; with
+    ``prefixes`` only those sources are re-planned (a moved cycle event re-plans
+    :data:`CYCLE_PREFIXES`, not the council's hearings). A single hearing, seat or
+    prompt has narrower calls still (``bot.services.hearing_reminders``).
     """
     now = ctx.clock.now()
     everything = council_ids is None
     ids = await _council_ids(session, council_ids)
     # Pending rows whose deadline passed are stale, not "no longer planned".
     await outbox.skip_stale(session, now=now)
-    planned = await plan(session, ctx, ids, digests=everything)
+    planned = await plan(session, ctx, ids, digests=everything, prefixes=prefixes)
     report = outbox.SyncReport()
-    for source in sources():
+    for source in _chosen(prefixes):
         mine = [p for p in planned if p.source.startswith(source.prefix)]
         # A full re-plan also withdraws the rows of councils no longer active.
         report += await outbox.sync_plan(
