@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from datetime import date
 
 import aiohttp
+from sqlmodel import col, select
 
 from bot.blocks import ANSWER_VIEW
 from bot.services.hearing_lifecycle import HearingDraft, open_hearing_once
 from bot.services.hearings import Actor
 from bot.services.members import import_members
+from storage.models import OutboxMessage
 from tests.slack_world import SlackWorld, answer_values, sign
 
 
@@ -53,6 +55,18 @@ async def open_test_hearing(w: SlackWorld, title: str, deadline: date) -> int:
     )
     assert result.created and result.hearing.id is not None
     return result.hearing.id
+
+
+async def receipt_addresses(w: SlackWorld, hearing_id: int) -> list[str]:
+    """The Slack users a receipt for an answer to this hearing is queued for, sorted."""
+    async with w.ctx.db.session() as s:
+        rows = await s.execute(
+            select(OutboxMessage.address).where(
+                OutboxMessage.source == f"hearing-msg:{hearing_id}",
+                col(OutboxMessage.key).contains("/receipt-"),
+            )
+        )
+        return sorted(rows.scalars())
 
 
 def answer_body(w: SlackWorld, user: str, hearing_id: int, remarks: str) -> bytes:

@@ -17,8 +17,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, func, select
 
-from storage.models import Council, HearingAnswer, Membership, OutboxMessage
-from tests.burst import add_members, answer_body, open_test_hearing, post_all
+from storage.models import Council, HearingAnswer, Membership
+from tests.burst import (
+    add_members,
+    answer_body,
+    open_test_hearing,
+    post_all,
+    receipt_addresses,
+)
 from tests.servers import SlackStandIn
 from tests.slack_world import slack_world
 
@@ -64,15 +70,7 @@ async def test_two_hundred_answers_within_two_seconds_are_all_acked_and_stored_o
                     )
                 )
             ).all()
-            receipts = (
-                await s.execute(
-                    select(OutboxMessage.address).where(
-                        OutboxMessage.source == f"hearing-msg:{hearing_id}",
-                        col(OutboxMessage.key).contains("/receipt-"),
-                    )
-                )
-            ).scalars()
         assert len(stored) == ANSWERING and {v for _, v in stored} == {1}
-        assert sorted(receipts) == sorted(answering)
+        assert await receipt_addresses(w, hearing_id) == sorted(answering)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert sum("hearing-answer" in r.getMessage() for r in caplog.records) == ANSWERING

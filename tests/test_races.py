@@ -26,7 +26,14 @@ from bot.i18n import format_date, t
 from bot.services.hearing_export import export_hearing
 from storage import outbox
 from storage.models import AuditLog, Hearing, HearingAnswer, OutboxMessage, Person
-from tests.burst import Posted, add_members, answer_body, open_test_hearing, post_signed
+from tests.burst import (
+    Posted,
+    add_members,
+    answer_body,
+    open_test_hearing,
+    post_signed,
+    receipt_addresses,
+)
 from tests.servers import SlackStandIn
 from tests.slack_world import SlackWorld, slack_world
 
@@ -117,15 +124,7 @@ async def test_answers_racing_a_close_are_either_compiled_or_refused(
             async with w.ctx.db.session() as s:
                 hearing = await s.get(Hearing, hearing_id)
                 assert hearing is not None and hearing.state == "closed"
-                receipts = (
-                    await s.execute(
-                        select(OutboxMessage.address).where(
-                            OutboxMessage.source == f"hearing-msg:{hearing_id}",
-                            col(OutboxMessage.key).contains("/receipt-"),
-                        )
-                    )
-                ).scalars()
-                assert sorted(receipts) == sorted(told_saved)
+            assert await receipt_addresses(w, hearing_id) == sorted(told_saved)
             assert await pending_reminders(w, hearing_id) == 0
             refused_somewhere += len(users) - len(told_saved)
             told_saved_somewhere += len(told_saved)
