@@ -13,6 +13,7 @@ from bot.observability import log_event
 from bot.services.hearings import Actor
 from bot.slack_app import SlackDeps
 from scheduler.errors import AarshjulError, PermissionDenied
+from storage.db import unavailable
 from storage.models import Person
 
 log = logging.getLogger("aarshjul.slack")
@@ -33,13 +34,22 @@ def shielded(deps: SlackDeps) -> Callable[[Listener], Listener]:
         async def run(**kwargs: Any) -> None:
             try:
                 await listener(**kwargs)
-            except Exception:
-                log.exception("slack listener %s failed", listener.__name__)
+            except Exception as exc:
+                why = unavailable(exc)
+                if why is None:
+                    log.exception("slack listener %s failed", listener.__name__)
+                else:
+                    # Not a bug: one line, and the user is told nothing was saved.
+                    log_event(
+                        log, "database-unavailable", logging.ERROR,
+                        listener=listener.__name__, why=why,
+                    )  # fmt: skip
                 respond = kwargs.get("respond")
                 body = kwargs.get("body") or kwargs.get("command") or {}
                 if respond is not None and body.get("response_url"):
                     user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
-                    text = t(deps.language(str(user)), "slack.unexpected")
+                    key = "slack.unexpected" if why is None else "slack.unavailable"
+                    text = t(deps.language(str(user)), key)
                     await respond(text=text, response_type="ephemeral", replace_original=False)
 
         return run
