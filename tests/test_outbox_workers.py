@@ -341,3 +341,36 @@ async def test_status_lists_the_workers_and_the_rows_they_hold(app: AppContext) 
         ("h:2:b", START + timedelta(seconds=10), 0),
         ("h:1:a", START, 2),
     ]
+
+
+async def test_a_commit_that_fails_is_tried_again_and_then_the_rows_are_taken_back(
+    app: AppContext, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _notices(app, "email", 3)
+    real = outbox.record
+    failures = {"left": 1}
+
+    async def flaky(*args: object, **kwargs: object) -> int:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise OSError("database went away")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox, "record", flaky)
+    worker = _worker(app)
+    # One failed commit: tried again, nothing lost.
+    assert (await worker.drain()).sent == 3
+    assert {s for s, _, _ in (await _states(app.db)).values()} == {"sent"}
+
+    # A database down for longer: the batch fails with the rows still ``sending`` under
+    # this (live) worker; its next run takes them back, naming them, and sends them.
+    await _notices(app, "email", 2, prefix="later")
+    failures["left"] = 100
+    with pytest.raises(OSError):
+        await worker.drain()
+    stuck = [i for i, (s, _, w) in (await _states(app.db)).items() if s == "sending"]
+    assert len(stuck) == 2
+    failures["left"] = 0
+    report = await worker.drain()
+    assert sorted(r.id for r in report.reclaimed) == sorted(stuck) and report.sent == 2
+    assert f"reclaimed id={stuck[0]}" in caplog.text

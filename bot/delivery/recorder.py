@@ -2,18 +2,19 @@
 
 A worker that recorded a whole batch at its end re-sent everything it had delivered
 in that batch when it was killed. Here every finished delivery hands its outcome to
-one :class:`OutcomeRecorder`, which writes whatever has accumulated in one
-transaction (one ``executemany`` UPDATE, as :func:`storage.outbox.record`) as soon
-as the previous commit is done, at most ``max_batch`` outcomes at a time. A delivery
-waits for the commit that holds its outcome before it gives up its slot, so the
-rows a SIGKILL can repeat are only those in flight: at most the worker's
-concurrency per channel.
+one :class:`OutcomeRecorder`, which writes what has accumulated in one transaction
+(one ``executemany`` UPDATE, as :func:`storage.outbox.record`): as soon as every
+delivery in progress has handed in its outcome, or ``max_batch`` outcomes wait, or
+the first has waited ``linger`` seconds, whichever comes first. A delivery waits for
+the commit that holds its outcome before it gives up its slot, so the rows a SIGKILL
+can repeat are only those in flight: at most the worker's concurrency per channel.
+Commits are few (one per round of deliveries, not one per delivery), which keeps
+the worker as fast as a bare send loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -41,8 +42,7 @@ class OutcomeRecorder:
         now: the clock's ``now`` (the time stored with each outcome).
         extra: called in every commit's transaction, after the outcomes.
         max_batch: most outcomes in one commit.
-        linger: seconds the first outcome of a commit may wait for company; the
-            commit goes sooner when ``max_batch`` outcomes are waiting.
+        linger: the longest an outcome waits for others before its commit starts.
         attempts: tries of one commit before its outcomes' waiters get the error.
     """
 
@@ -54,7 +54,7 @@ class OutcomeRecorder:
         now: Callable[[], datetime],
         extra: Extra | None = None,
         max_batch: int = 200,
-        linger: float = 0.0,
+        linger: float = 0.1,
         attempts: int = 5,
     ) -> None:
         self.db = db
@@ -70,6 +70,8 @@ class OutcomeRecorder:
         self._waiting: list[tuple[outbox.Outcome, asyncio.Future[None]]] = []
         self._more = asyncio.Event()
         self._closing = False
+        #: Deliveries begun whose outcome has not been handed in yet.
+        self._active = 0
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> OutcomeRecorder:
@@ -96,8 +98,19 @@ class OutcomeRecorder:
         self._more.set()
         return future
 
+    def begin(self) -> None:
+        """A delivery starts: a commit waits (up to ``linger``) for its outcome too."""
+        self._active += 1
+
+    def abandon(self) -> None:
+        """A begun delivery will hand in no outcome."""
+        self._active = max(0, self._active - 1)
+        self._more.set()
+
     async def record(self, outcome: outbox.Outcome) -> None:
-        """Queue an outcome and return once it is committed; raises if it cannot be."""
+        """Hand in a begun delivery's outcome; returns once it is committed, raises if it
+        cannot be."""
+        self._active = max(0, self._active - 1)
         await self.submit(outcome)
 
     async def _run(self) -> None:
@@ -108,11 +121,7 @@ class OutcomeRecorder:
                 self._more.clear()
                 await self._more.wait()
                 continue
-            if self.linger and len(self._waiting) < self.max_batch and not self._closing:
-                # Let a few more finish; a full batch or closing goes at once.
-                self._more.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wait_full(), self.linger)
+            await self._gather()
             batch = self._waiting[: self.max_batch]
             del self._waiting[: len(batch)]
             error = await self._commit([o for o, _ in batch])
@@ -124,10 +133,19 @@ class OutcomeRecorder:
                 else:
                     future.set_exception(error)
 
-    async def _wait_full(self) -> None:
-        while len(self._waiting) < self.max_batch and not self._closing:
+    async def _gather(self) -> None:
+        """Wait until everyone in progress has handed in, the batch is full, or ``linger``."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.linger
+        while self._active > 0 and len(self._waiting) < self.max_batch and not self._closing:
+            left = until - loop.time()
+            if left <= 0:
+                return
             self._more.clear()
-            await self._more.wait()
+            try:
+                await asyncio.wait_for(self._more.wait(), left)
+            except TimeoutError:
+                return
 
     async def _commit(self, outcomes: list[outbox.Outcome]) -> BaseException | None:
         """One transaction for these outcomes, tried again a few times (the sends happened:

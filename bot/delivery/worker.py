@@ -200,7 +200,8 @@ class OutboxWorker:
         ]
 
     async def housekeeping(self) -> RunReport:
-        """Reclaim rows of dead workers; skip stale and superseded rows."""
+        """Reclaim rows of dead workers (and our own left unrecorded); skip stale and
+        superseded rows. Called between batches, never during one of ours."""
         report = RunReport()
         now = self.clock.now()
         timeout = self.settings.worker_timeout
@@ -212,8 +213,10 @@ class OutboxWorker:
                 for w in known
                 if w.last_seen < now - timeout and w.id not in dead and w.id != self.worker_id
             ]
+            # Rows still ``sending`` under our own id are from a batch whose outcomes
+            # could not be recorded (no batch of ours runs during housekeeping).
             report.reclaimed = await outbox.reclaim_expired(
-                session, now=now, worker_timeout=timeout, dead=dead
+                session, now=now, worker_timeout=timeout, dead=[*dead, self.worker_id]
             )
             await outbox.forget_workers(session, dead)
             stale = await outbox.skip_stale(session, now=now)
@@ -354,14 +357,23 @@ class OutboxWorker:
             # The slot is held until the outcome is committed: a row is in flight
             # from its send until then, and at most ``concurrency`` rows per channel are.
             async with limits[row.channel]:
-                outcome = await self._deliver(row, message)
+                recorder.begin()
+                try:
+                    outcome = await self._deliver(row, message)
+                except BaseException:
+                    recorder.abandon()
+                    raise
                 await recorder.record(outcome)
                 return outcome
 
         pending = [one(r, m) for r, m, o in prepared if m is not None and o is None]
-        delivered = iter(await asyncio.gather(*pending))
-        if settled:
-            await asyncio.gather(*settled)
+        # Every delivery ends before this returns, even when one could not be recorded:
+        # the next run takes this worker's unrecorded rows back (see housekeeping).
+        results = await asyncio.gather(*pending, *settled, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+        delivered = iter([r for r in results[: len(pending)] if isinstance(r, outbox.Outcome)])
         return [o if o is not None else next(delivered) for _, _, o in prepared]
 
     async def _prepare(
