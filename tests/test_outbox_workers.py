@@ -183,23 +183,48 @@ async def test_at_most_concurrency_rows_are_sent_but_not_recorded(app: AppContex
 
 async def test_the_recorder_writes_group_commits_of_at_most_max_batch(app: AppContext) -> None:
     await _notices(app, "email", 12)
-    async with app.db.transaction() as session:
-        rows = await outbox.claim(
-            session, worker="w", now=START, lease=timedelta(minutes=5), limit=100,
-            channels=["email"], quiet_allowed=True,
-        )  # fmt: skip
+    ids = await _claim_for(app, "w", 100)
     async with OutcomeRecorder(app.db, worker="w", now=app.clock.now, max_batch=5) as recorder:
         waiting = [
-            recorder.submit(outbox.Outcome(r.id or 0, outbox.SENT, external_id=f"<{r.id}@x>"))
-            for r in rows
+            recorder.submit(outbox.Outcome(i, outbox.SENT, external_id=f"<{i}@x>")) for i in ids
         ]
         await asyncio.gather(*waiting)
         assert (recorder.commits, recorder.written) == (3, 12)
     states = await _states(app.db)
     assert {s for s, _, _ in states.values()} == {"sent"}
-    assert {e for _, e, _ in states.values()} == {f"<{r.id}@x>" for r in rows}
+    assert {e for _, e, _ in states.values()} == {f"<{i}@x>" for i in ids}
     with pytest.raises(RuntimeError):
-        recorder.submit(outbox.Outcome(rows[0].id or 0, outbox.SENT))
+        recorder.submit(outbox.Outcome(ids[0], outbox.SENT))
+
+
+async def test_a_commit_waits_for_deliveries_in_progress_but_at_most_linger(
+    app: AppContext,
+) -> None:
+    await _notices(app, "email", 3)
+    a, b, c = await _claim_for(app, "w", 3)
+    loop = asyncio.get_running_loop()
+    async with OutcomeRecorder(app.db, worker="w", now=app.clock.now, linger=30) as recorder:
+        for _ in range(3):
+            recorder.begin()
+        first = asyncio.create_task(recorder.record(outbox.Outcome(a, outbox.SENT)))
+        second = asyncio.create_task(recorder.record(outbox.Outcome(b, outbox.SENT)))
+        await asyncio.sleep(0)  # both handed in; the third delivery is still going
+        assert recorder.commits == 0 and not first.done()
+        # The last one hands in: one commit for all three, long before the linger.
+        await recorder.record(outbox.Outcome(c, outbox.SENT))
+        await asyncio.gather(first, second)
+        assert (recorder.commits, recorder.written) == (1, 3)
+
+    await _notices(app, "email", 1, prefix="alone")
+    [d] = await _claim_for(app, "w", 1)
+    async with OutcomeRecorder(app.db, worker="w", now=app.clock.now, linger=0.05) as recorder:
+        recorder.begin()
+        recorder.begin()  # never hands in (a send that hangs)
+        start = loop.time()
+        await asyncio.wait_for(recorder.record(outbox.Outcome(d, outbox.SENT)), 10)
+        assert recorder.commits == 1 and loop.time() - start >= 0.05
+        recorder.abandon()
+    assert {s for s, _, _ in (await _states(app.db)).values()} == {"sent"}
 
 
 # --- heartbeats and who may take rows over ---------------------------------------------------
