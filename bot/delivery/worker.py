@@ -27,8 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import update
-from sqlmodel import col
+from sqlalchemy import bindparam, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.base import Channel, Message, PermanentDeliveryError, TemporaryDeliveryError
@@ -494,7 +493,11 @@ class OutboxWorker:
         learnt = list(fresh.items())
         for user, _ in learnt:
             del fresh[user]
-        for user, dm in learnt:
+        if learnt:
+            people = Person.__table__
             await session.execute(
-                update(Person).where(col(Person.slack_id) == user).values(slack_dm_channel=dm)
+                update(people)
+                .where(people.c.slack_id == bindparam("user"))
+                .values(slack_dm_channel=bindparam("dm")),
+                [{"user": user, "dm": dm} for user, dm in learnt],
             )
