@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -457,7 +458,11 @@ class Outcome:
 
 
 async def record(
-    session: AsyncSession, outcomes: Sequence[Outcome], *, worker: str, now: datetime
+    session: AsyncSession | AsyncConnection,
+    outcomes: Sequence[Outcome],
+    *,
+    worker: str,
+    now: datetime,
 ) -> int:
     """Store the outcomes of one worker's deliveries in one round trip.
 

@@ -4,8 +4,8 @@ A worker that recorded a whole batch at its end re-sent everything it had delive
 in that batch when it was killed. Here every finished delivery hands its outcome to
 one :class:`OutcomeRecorder`, which writes what has accumulated in one transaction
 (one ``executemany`` UPDATE, as :func:`storage.outbox.record`): as soon as every
-delivery in progress has handed in its outcome, or ``max_batch`` outcomes wait, or
-the first has waited ``linger`` seconds, whichever comes first. A delivery waits for
+delivery in progress has handed in its outcome, or ``enough`` outcomes wait, or the
+first has waited ``linger`` seconds, whichever comes first. A delivery waits for
 the commit that holds its outcome before it gives up its slot, so the rows a SIGKILL
 can repeat are only those in flight: at most the worker's concurrency per channel.
 Commits are few (one per round of deliveries, not one per delivery), which keeps
@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import outbox
 from storage.db import Database
@@ -27,7 +27,7 @@ from storage.db import Database
 log = logging.getLogger("aarshjul.delivery")
 
 #: More work for the same transaction (the Slack DM channels learnt meanwhile).
-Extra = Callable[[AsyncSession], Awaitable[None]]
+Extra = Callable[[AsyncConnection], Awaitable[None]]
 
 
 class OutcomeRecorder:
@@ -42,6 +42,8 @@ class OutcomeRecorder:
         now: the clock's ``now`` (the time stored with each outcome).
         extra: called in every commit's transaction, after the outcomes.
         max_batch: most outcomes in one commit.
+        enough: this many outcomes waiting start a commit at once (the worker says
+            its concurrency: a round of one channel, not held up by a slower channel).
         linger: the longest an outcome waits for others before its commit starts.
         attempts: tries of one commit before its outcomes' waiters get the error.
     """
@@ -54,6 +56,7 @@ class OutcomeRecorder:
         now: Callable[[], datetime],
         extra: Extra | None = None,
         max_batch: int = 200,
+        enough: int | None = None,
         linger: float = 0.1,
         attempts: int = 5,
     ) -> None:
@@ -62,6 +65,7 @@ class OutcomeRecorder:
         self.now = now
         self.extra = extra
         self.max_batch = max_batch
+        self.enough = min(enough or max_batch, max_batch)
         self.linger = linger
         self.attempts = attempts
         #: Commits made, and outcomes written (for tests and the benchmark).
@@ -73,6 +77,9 @@ class OutcomeRecorder:
         #: Deliveries begun whose outcome has not been handed in yet.
         self._active = 0
         self._task: asyncio.Task[None] | None = None
+        #: One connection kept for the recorder's commits: no pool check-out (and its
+        #: ping) per commit, which a delivery waits for.
+        self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> OutcomeRecorder:
         self._task = asyncio.create_task(self._run(), name=f"outcome-recorder {self.worker}")
@@ -88,6 +95,15 @@ class OutcomeRecorder:
         if self._task is not None:
             await self._task
             self._task = None
+        await self._drop_connection()
+
+    async def _drop_connection(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                await conn.close()
+            except Exception:
+                log.warning("closing the recorder's connection failed", exc_info=True)
 
     def submit(self, outcome: outbox.Outcome) -> asyncio.Future[None]:
         """Queue an outcome; the future is done once it is committed (or failed to be)."""
@@ -134,10 +150,10 @@ class OutcomeRecorder:
                     future.set_exception(error)
 
     async def _gather(self) -> None:
-        """Wait until everyone in progress has handed in, the batch is full, or ``linger``."""
+        """Wait until everyone in progress has handed in, ``enough`` wait, or ``linger``."""
         loop = asyncio.get_running_loop()
         until = loop.time() + self.linger
-        while self._active > 0 and len(self._waiting) < self.max_batch and not self._closing:
+        while self._active > 0 and len(self._waiting) < self.enough and not self._closing:
             left = until - loop.time()
             if left <= 0:
                 return
@@ -153,11 +169,16 @@ class OutcomeRecorder:
         delay = 0.1
         for attempt in range(1, self.attempts + 1):
             try:
-                async with self.db.transaction() as session:
-                    await outbox.record(session, outcomes, worker=self.worker, now=self.now())
+                if self._conn is None:
+                    self._conn = await self.db.engine.connect()
+                # The first statement writes, so on SQLite the writer's lock is taken
+                # (waiting the busy timeout) before anything is read.
+                async with self._conn.begin():
+                    await outbox.record(self._conn, outcomes, worker=self.worker, now=self.now())
                     if self.extra is not None:
-                        await self.extra(session)
+                        await self.extra(self._conn)
             except Exception as exc:
+                await self._drop_connection()  # perhaps broken: the next try takes a fresh one
                 if attempt == self.attempts:
                     log.exception("could not record %d delivery outcomes", len(outcomes))
                     return exc

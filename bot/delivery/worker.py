@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.base import Channel, Message, PermanentDeliveryError, TemporaryDeliveryError
@@ -268,6 +269,7 @@ class OutboxWorker:
                 now=self.clock.now,
                 extra=self._save_dm_channels,
                 max_batch=self.settings.record_batch,
+                enough=self.settings.concurrency,
             ) as recorder:
                 outcomes = await self._deliver_all(rows, recorder)
         finally:
@@ -485,7 +487,7 @@ class OutboxWorker:
         assert row.id is not None
         return outbox.Outcome(row.id, state, error, external_id, due_at)
 
-    async def _save_dm_channels(self, session: AsyncSession) -> None:
+    async def _save_dm_channels(self, session: AsyncSession | AsyncConnection) -> None:
         slack = self.channels.get("slack")
         fresh: dict[str, str] = getattr(slack, "new_dm_channels", {}) if slack else {}
         # Taken out before the awaits: deliveries go on meanwhile and add channels for
