@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from bot.i18n import format_date, t
+from bot.i18n import format_date
+from bot.i18n import t as plain_t
+from bot.slack_text import SlackText, UnescapedText, escape, join, link, slack_t, trusted
 from storage.models import Council, Hearing, HearingAnswer
 
 #: action_id / callback_id values; the handlers register exactly these.
@@ -37,28 +39,40 @@ MAX_OFFSET = 1_000_000
 SLACK_TEXT_LIMIT = 3000
 
 
-def escape(text: str) -> str:
-    """User text inside mrkdwn: ``<!channel>`` or ``<@U…>`` in a title must stay text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _checked(text: SlackText, where: str) -> SlackText:
+    if not isinstance(text, SlackText):
+        raise UnescapedText(f"{where} needs SlackText (bot.slack_text), not {type(text).__name__}")
+    return text
 
 
-def plain(text: str, limit: int = 150) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:limit], "emoji": True}
+def plain(text: SlackText, limit: int = 150) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _checked(text, "plain()").cut(limit), "emoji": True}
 
 
-def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+def section(text: SlackText) -> dict[str, Any]:
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": _checked(text, "section()").cut(3000)},
+    }
 
 
-def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+def context(text: SlackText) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": _checked(text, "context()").cut(3000)}],
+    }
+
+
+def lines(parts: Sequence[SlackText]) -> SlackText:
+    """SlackText lines as one text."""
+    return join("\n", parts)
 
 
 def answer_button(hearing_id: int, lang: str) -> dict[str, Any]:
     return {
         "type": "button",
         "action_id": ANSWER_BUTTON,
-        "text": plain(t(lang, "hearing.button.answer")),
+        "text": plain(slack_t(lang, "hearing.button.answer")),
         "value": str(hearing_id),
         "style": "primary",
     }
@@ -76,7 +90,7 @@ def more_button(action_id: str, value: dict[str, Any], lang: str) -> dict[str, A
             {
                 "type": "button",
                 "action_id": action_id,
-                "text": plain(t(lang, "slack.more")),
+                "text": plain(slack_t(lang, "slack.more")),
                 "value": json.dumps(value, separators=(",", ":"))[:2000],
             }
         ],
@@ -84,14 +98,14 @@ def more_button(action_id: str, value: dict[str, Any], lang: str) -> dict[str, A
 
 
 def list_blocks(
-    lines: Sequence[str], action_id: str, more: dict[str, Any] | None, lang: str
+    rows: Sequence[SlackText], action_id: str, more: dict[str, Any] | None, lang: str
 ) -> list[dict[str, Any]]:
     """A page of a list as blocks: one section per line, then "vis flere" if ``more``.
 
-    The lines must already be escaped (:func:`escape`); one section each keeps a long
-    title from cutting the page off at Slack's 3,000 characters per section.
+    One section each keeps a long title from cutting the page off at Slack's 3,000
+    characters per section.
     """
-    blocks = [section(line) for line in lines]
+    blocks = [section(line) for line in rows]
     if more is not None:
         blocks.append(more_button(action_id, more, lang))
     return blocks
@@ -121,7 +135,7 @@ def rsvp_buttons(meeting_id: int, lang: str) -> dict[str, Any]:
             {
                 "type": "button",
                 "action_id": f"{RSVP_BUTTON}_{answer}",
-                "text": plain(t(lang, f"meeting.response.{answer}")),
+                "text": plain(slack_t(lang, f"meeting.response.{answer}")),
                 "value": f"{meeting_id}:{answer}",
                 **({"style": "primary"} if answer == "yes" else {}),
             }
@@ -130,48 +144,64 @@ def rsvp_buttons(meeting_id: int, lang: str) -> dict[str, Any]:
     }
 
 
-def hearing_facts(
-    hearing: Hearing, council: Council, lang: str, *, link: bool = True, mrkdwn: bool = True
-) -> list[str]:
-    """The context every hearing message carries: council, subject, deadline, document, link."""
-    lines = [
-        t(lang, "hearing.fact.council", council=escape(council.name) if mrkdwn else council.name),
-        t(lang, "hearing.fact.subject", subject=t(lang, f"hearing.subject.{hearing.subject}")),
-        t(lang, "hearing.fact.deadline", date=format_date(hearing.deadline, lang, long=True)),
+def hearing_facts(hearing: Hearing, council: Council, lang: str, *, link: bool = True) -> list[str]:
+    """The context every hearing message carries, as plain text (e-mail)."""
+    return _facts(hearing, council, lang, with_link=link, mrkdwn=False)
+
+
+def hearing_facts_mrkdwn(
+    hearing: Hearing, council: Council, lang: str, *, link: bool = True
+) -> SlackText:
+    """The same context for Slack: escaped, with the document and announcement as links."""
+    return lines(_facts(hearing, council, lang, with_link=link, mrkdwn=True))  # type: ignore[arg-type]
+
+
+def _facts(
+    hearing: Hearing, council: Council, lang: str, *, with_link: bool, mrkdwn: bool
+) -> list[Any]:
+    tt: Any = slack_t if mrkdwn else plain_t
+    found = [
+        tt(lang, "hearing.fact.council", council=council.name),
+        tt(
+            lang,
+            "hearing.fact.subject",
+            subject=plain_t(lang, f"hearing.subject.{hearing.subject}"),
+        ),
+        tt(lang, "hearing.fact.deadline", date=format_date(hearing.deadline, lang, long=True)),
     ]
     if hearing.document_url:
         doc = (
-            f"<{hearing.document_url}|{t(lang, 'hearing.fact.document_label')}>"
+            link(hearing.document_url, plain_t(lang, "hearing.fact.document_label"))
             if mrkdwn
             else hearing.document_url
         )
-        lines.append(t(lang, "hearing.fact.document", link=doc))
-    if link and hearing.announcement_url:
+        found.append(tt(lang, "hearing.fact.document", link=doc))
+    if with_link and hearing.announcement_url:
         ann = (
-            f"<{hearing.announcement_url}|{t(lang, 'hearing.fact.announcement_label')}>"
+            link(hearing.announcement_url, plain_t(lang, "hearing.fact.announcement_label"))
             if mrkdwn
             else hearing.announcement_url
         )
-        lines.append(t(lang, "hearing.fact.announcement", link=ann))
-    elif link and council.slack_channel:
+        found.append(tt(lang, "hearing.fact.announcement", link=ann))
+    elif with_link and council.slack_channel:
         # Not posted yet (it goes out in the same batch): name the channel instead.
         channel = "#" + council.slack_channel.lstrip("#")
-        lines.append(t(lang, "hearing.fact.announcement_channel", channel=channel))
-    lines.append(t(lang, "hearing.fact.id", id=hearing.id))
-    return lines
+        found.append(tt(lang, "hearing.fact.announcement_channel", channel=channel))
+    found.append(tt(lang, "hearing.fact.id", id=hearing.id))
+    return found
 
 
 def hearing_blocks(
-    text: str, hearing: Hearing, council: Council, lang: str, *, button: bool = True
+    text: SlackText, hearing: Hearing, council: Council, lang: str, *, button: bool = True
 ) -> list[dict[str, Any]]:
-    blocks = [section(text), context("\n".join(hearing_facts(hearing, council, lang)))]
+    blocks = [section(text), context(hearing_facts_mrkdwn(hearing, council, lang))]
     if button and hearing.state == "open":
         blocks.append({"type": "actions", "elements": [answer_button(hearing.id or 0, lang)]})
     return blocks
 
 
 def _option(value: str, text: str) -> dict[str, Any]:
-    return {"text": plain(text, 75), "value": value}
+    return {"text": plain(escape(text), 75), "value": value}
 
 
 def answer_modal(
@@ -184,7 +214,7 @@ def answer_modal(
 ) -> dict[str, Any]:
     """The answer form: position, remarks (≤ 3,000 characters), link, on whose behalf."""
     positions = [
-        _option(p, t(lang, f"hearing.position.{p}"))
+        _option(p, plain_t(lang, f"hearing.position.{p}"))
         for p in ("support", "support_with_remarks", "object", "no_remarks")
     ]
     position: dict[str, Any] = {
@@ -205,7 +235,9 @@ def answer_modal(
     link: dict[str, Any] = {"type": "url_text_input", "action_id": "link"}
     if current and current.link:
         link["initial_value"] = current.link
-    behalf_options = [_option(b, t(lang, f"hearing.behalf.{b}")) for b in ("own", "organisation")]
+    behalf_options = [
+        _option(b, plain_t(lang, f"hearing.behalf.{b}")) for b in ("own", "organisation")
+    ]
     behalf = {
         "type": "radio_buttons",
         "action_id": "behalf",
@@ -214,47 +246,50 @@ def answer_modal(
             o for o in behalf_options if o["value"] == (current.behalf if current else "own")
         ),
     }
-    intro = t(lang, "hearing.modal.answer.intro", title=escape(hearing.title))
+    parts = [slack_t(lang, "hearing.modal.answer.intro", title=hearing.title)]
     if seat_name:
-        intro += "\n" + t(lang, "hearing.modal.answer.substitute", name=escape(seat_name))
+        parts.append(slack_t(lang, "hearing.modal.answer.substitute", name=seat_name))
     if current:
-        intro += "\n" + t(lang, "hearing.modal.answer.current", version=current.version)
+        parts.append(slack_t(lang, "hearing.modal.answer.current", version=current.version))
+    intro = lines(parts)
     return {
         "type": "modal",
         "callback_id": ANSWER_VIEW,
         "private_metadata": json.dumps({"hearing_id": hearing.id}),
-        "title": plain(t(lang, "hearing.modal.answer.title"), 24),
-        "submit": plain(t(lang, "hearing.modal.answer.submit"), 24),
-        "close": plain(t(lang, "hearing.modal.cancel"), 24),
+        "title": plain(slack_t(lang, "hearing.modal.answer.title"), 24),
+        "submit": plain(slack_t(lang, "hearing.modal.answer.submit"), 24),
+        "close": plain(slack_t(lang, "hearing.modal.cancel"), 24),
         "blocks": [
             section(intro),
-            context("\n".join(hearing_facts(hearing, council, lang))),
+            context(hearing_facts_mrkdwn(hearing, council, lang)),
             {
                 "type": "input",
                 "block_id": "position",
-                "label": plain(t(lang, "hearing.modal.answer.position")),
+                "label": plain(slack_t(lang, "hearing.modal.answer.position")),
                 "element": position,
             },
             {
                 "type": "input",
                 "block_id": "remarks",
                 "optional": True,
-                "label": plain(t(lang, "hearing.modal.answer.remarks")),
-                "hint": plain(t(lang, "hearing.modal.answer.remarks_hint", limit=SLACK_TEXT_LIMIT)),
+                "label": plain(slack_t(lang, "hearing.modal.answer.remarks")),
+                "hint": plain(
+                    slack_t(lang, "hearing.modal.answer.remarks_hint", limit=SLACK_TEXT_LIMIT)
+                ),
                 "element": remarks,
             },
             {
                 "type": "input",
                 "block_id": "link",
                 "optional": True,
-                "label": plain(t(lang, "hearing.modal.answer.link")),
-                "hint": plain(t(lang, "hearing.modal.answer.link_hint")),
+                "label": plain(slack_t(lang, "hearing.modal.answer.link")),
+                "hint": plain(slack_t(lang, "hearing.modal.answer.link_hint")),
                 "element": link,
             },
             {
                 "type": "input",
                 "block_id": "behalf",
-                "label": plain(t(lang, "hearing.modal.answer.behalf")),
+                "label": plain(slack_t(lang, "hearing.modal.answer.behalf")),
                 "element": behalf,
             },
         ],
@@ -284,7 +319,7 @@ def open_modal(
     if chosen:
         council_el["initial_option"] = chosen
     subjects = [
-        _option(s, t(lang, f"hearing.subject.{s}"))
+        _option(s, plain_t(lang, f"hearing.subject.{s}"))
         for s in ("employment_plan", "result_review", "other")
     ]
     deadline_el: dict[str, Any] = {"type": "datepicker", "action_id": "deadline"}
@@ -297,26 +332,26 @@ def open_modal(
         "type": "modal",
         "callback_id": OPEN_VIEW,
         "private_metadata": json.dumps({"cycle_event_id": cycle_event_id}),
-        "title": plain(t(lang, "hearing.modal.open.title"), 24),
-        "submit": plain(t(lang, "hearing.modal.open.submit"), 24),
-        "close": plain(t(lang, "hearing.modal.cancel"), 24),
+        "title": plain(slack_t(lang, "hearing.modal.open.title"), 24),
+        "submit": plain(slack_t(lang, "hearing.modal.open.submit"), 24),
+        "close": plain(slack_t(lang, "hearing.modal.cancel"), 24),
         "blocks": [
             {
                 "type": "input",
                 "block_id": "council",
-                "label": plain(t(lang, "hearing.modal.open.council")),
+                "label": plain(slack_t(lang, "hearing.modal.open.council")),
                 "element": council_el,
             },
             {
                 "type": "input",
                 "block_id": "title",
-                "label": plain(t(lang, "hearing.modal.open.what")),
+                "label": plain(slack_t(lang, "hearing.modal.open.what")),
                 "element": title_el,
             },
             {
                 "type": "input",
                 "block_id": "subject",
-                "label": plain(t(lang, "hearing.modal.open.subject")),
+                "label": plain(slack_t(lang, "hearing.modal.open.subject")),
                 "element": {
                     "type": "static_select",
                     "action_id": "subject",
@@ -328,21 +363,21 @@ def open_modal(
                 "type": "input",
                 "block_id": "document",
                 "optional": True,
-                "label": plain(t(lang, "hearing.modal.open.document")),
+                "label": plain(slack_t(lang, "hearing.modal.open.document")),
                 "element": {"type": "url_text_input", "action_id": "document"},
             },
             {
                 "type": "input",
                 "block_id": "deadline",
-                "label": plain(t(lang, "hearing.modal.open.deadline")),
+                "label": plain(slack_t(lang, "hearing.modal.open.deadline")),
                 "element": deadline_el,
             },
             {
                 "type": "input",
                 "block_id": "invitees",
                 "optional": True,
-                "label": plain(t(lang, "hearing.modal.open.invitees")),
-                "hint": plain(t(lang, "hearing.modal.open.invitees_hint")),
+                "label": plain(slack_t(lang, "hearing.modal.open.invitees")),
+                "hint": plain(slack_t(lang, "hearing.modal.open.invitees_hint")),
                 "element": {"type": "multi_users_select", "action_id": "invitees"},
             },
         ],
@@ -355,10 +390,10 @@ def confirm_open_modal(warnings: Sequence[str], draft: dict[str, Any], lang: str
         "type": "modal",
         "callback_id": OPEN_CONFIRM_VIEW,
         "private_metadata": json.dumps(draft),
-        "title": plain(t(lang, "hearing.modal.confirm.title"), 24),
-        "submit": plain(t(lang, "hearing.modal.confirm.submit"), 24),
-        "close": plain(t(lang, "hearing.modal.confirm.back"), 24),
-        "blocks": [section("\n".join(f"⚠️ {w}" for w in warnings))],
+        "title": plain(slack_t(lang, "hearing.modal.confirm.title"), 24),
+        "submit": plain(slack_t(lang, "hearing.modal.confirm.submit"), 24),
+        "close": plain(slack_t(lang, "hearing.modal.confirm.back"), 24),
+        "blocks": [section(lines([escape(f"⚠️ {w}") for w in warnings]))],
     }
 
 
@@ -366,58 +401,64 @@ def away_modal(lang: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": AWAY_VIEW,
-        "title": plain(t(lang, "hearing.modal.away.title"), 24),
-        "submit": plain(t(lang, "hearing.modal.away.submit"), 24),
-        "close": plain(t(lang, "hearing.modal.cancel"), 24),
+        "title": plain(slack_t(lang, "hearing.modal.away.title"), 24),
+        "submit": plain(slack_t(lang, "hearing.modal.away.submit"), 24),
+        "close": plain(slack_t(lang, "hearing.modal.cancel"), 24),
         "blocks": [
             {
                 "type": "input",
                 "block_id": "start",
-                "label": plain(t(lang, "hearing.modal.away.start")),
+                "label": plain(slack_t(lang, "hearing.modal.away.start")),
                 "element": {"type": "datepicker", "action_id": "start"},
             },
             {
                 "type": "input",
                 "block_id": "end",
-                "label": plain(t(lang, "hearing.modal.away.end")),
+                "label": plain(slack_t(lang, "hearing.modal.away.end")),
                 "element": {"type": "datepicker", "action_id": "end"},
             },
             {
                 "type": "input",
                 "block_id": "substitute",
                 "optional": True,
-                "label": plain(t(lang, "hearing.modal.away.substitute")),
+                "label": plain(slack_t(lang, "hearing.modal.away.substitute")),
                 "element": {"type": "users_select", "action_id": "substitute"},
             },
         ],
     }
 
 
-def markdown_to_mrkdwn(text: str) -> str:
-    """The compiled answer's Markdown as Slack mrkdwn (headings bold, ** to *)."""
+def markdown_to_mrkdwn(text: str) -> SlackText:
+    """The compiled answer's Markdown as Slack mrkdwn (headings bold, ** to *), escaped."""
     out = []
     for line in escape(text).splitlines():
         if line.startswith("#"):
             line = "*" + line.lstrip("#").strip() + "*"
         out.append(line.replace("**", "*"))
-    return "\n".join(out)
+    # Only * and # were changed in escaped text: nothing a user typed became markup.
+    return trusted("\n".join(out))
 
 
-def chunks(text: str, size: int = 2900) -> list[str]:
-    """Split a long text at line breaks into pieces that fit a section block."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.splitlines():
+def chunks(text: SlackText, size: int = 2900) -> list[SlackText]:
+    """Split a long text at line breaks into pieces that fit a section block (a line
+    longer than ``size`` is cut, never inside an entity such as ``&lt;``)."""
+    _checked(text, "chunks()")
+    pieces: list[SlackText] = []
+    current: list[str] = []
+    length = 0
+    for line in (trusted(x) for x in text.splitlines()):
         while len(line) > size:
             if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:size])
-            line = line[size:]
-        if len(current) + len(line) + 1 > size:
-            pieces.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
+                pieces.append(trusted("\n".join(current)))
+                current, length = [], 0
+            head = line.cut(size) or trusted(str.__getitem__(line, slice(0, size)))
+            pieces.append(head)
+            line = trusted(str.__getitem__(line, slice(len(head), None)))
+        if current and length + len(line) + 1 > size:
+            pieces.append(trusted("\n".join(current)))
+            current, length = [], 0
+        current.append(line)
+        length += len(line) + 1
     if current:
-        pieces.append(current)
+        pieces.append(trusted("\n".join(current)))
     return pieces

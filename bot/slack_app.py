@@ -28,6 +28,7 @@ from sqlmodel import col, select
 from bot.observability import log_event
 from bot.services.app import AppContext
 from bot.slack_http import SlackEdge, response_url_allowed
+from bot.slack_text import require_blocks
 from storage.models import Person
 
 log = logging.getLogger("aarshjul.slack")
@@ -209,7 +210,9 @@ def _guard_response_url(app: AsyncApp, deps: SlackDeps, api_url: str) -> None:
     @app.middleware
     async def guard(context: Any, body: dict[str, Any], next: Callable[[], Any]) -> Any:
         url = context.get("response_url")
-        if url and not response_url_allowed(url, api_url):
+        if url and response_url_allowed(url, api_url):
+            context["respond"] = checked_respond(context.respond)
+        elif url:
             log_event(log, "response-url-refused", logging.WARNING, host=_host_of(url))
             channel = context.get("channel_id")
             user = context.get("user_id")
@@ -222,8 +225,19 @@ def _guard_response_url(app: AsyncApp, deps: SlackDeps, api_url: str) -> None:
                 )
 
             context["response_url"] = None
-            context["respond"] = respond
+            context["respond"] = checked_respond(respond)
         return await next()
+
+
+def checked_respond(respond: Callable[..., Any]) -> Callable[..., Any]:
+    """``respond`` that refuses a text or block that did not go through the escaping point
+    (:mod:`bot.slack_text`): a bug, caught before Slack shows a stray mention."""
+
+    async def send(text: str = "", blocks: Any = None, **kwargs: Any) -> Any:
+        require_blocks(text, blocks)
+        return await respond(text=text, blocks=blocks, **kwargs)
+
+    return send
 
 
 def _host_of(url: str) -> str:

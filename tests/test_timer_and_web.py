@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.delivery.base import Message, PermanentDeliveryError
 from bot.delivery.email import build_email, message_id
 from bot.observability import Metrics
+from bot.slack_text import escape
 from bot.web import build_web_app
 from scheduler.clock import FixedClock
 from scheduler.timer import DAILY, SWEEP, WAKE, Timer
@@ -163,8 +164,8 @@ async def test_slack_posts_to_one_channel_at_most_once_a_second() -> None:
         channel = SlackChannel("xoxb-test", slack.base_url, sleep=sleep, monotonic=lambda: now[0])
         try:
             for text in ("første", "anden"):
-                await channel.send(Message(1, "k", "#lbr-odense", "s", text))
-            await channel.send(Message(2, "k2", "#lbr-gribskov", "s", "andet råd"))
+                await channel.send(Message(1, "k", "#lbr-odense", "s", escape(text)))
+            await channel.send(Message(2, "k2", "#lbr-gribskov", "s", escape("andet råd")))
         finally:
             await channel.close()
     # The second post to #lbr-odense waited a full second; another channel did not.

@@ -18,9 +18,9 @@ from bot.blocks import (
     PROMPT_BUTTON,
     chunks,
     context,
-    escape,
     hearing_blocks,
     hearing_facts,
+    hearing_facts_mrkdwn,
     markdown_to_mrkdwn,
     plain,
     section,
@@ -29,6 +29,7 @@ from bot.delivery.base import Message
 from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import format_date, t
 from bot.services.hearing_export import compiled_for_message, seats_summary
+from bot.slack_text import slack_t
 from scheduler.workdays import WorkingCalendar
 from storage.models import Council, Hearing, OutboxMessage
 
@@ -73,11 +74,13 @@ async def render_hearing(
         raise LookupError(f"hearing {params['hearing_id']} is gone")
     council = await session.get(Council, hearing.council_id)
     assert council is not None
-    # Slack reads the text as mrkdwn: user-typed names must not become mentions.
-    quote = escape if row.channel == "slack" else str
+    # Slack reads the text as mrkdwn: every parameter goes through slack_t, which
+    # escapes it, so a typed name or title never becomes a mention or a link.
+    slack = row.channel == "slack"
+    tt: Any = slack_t if slack else t
     fields = {
-        "title": quote(hearing.title),
-        "council": quote(council.name),
+        "title": hearing.title,
+        "council": council.name,
         "date": format_date(hearing.deadline, lang, long=True),
         "when": _when(calendar, hearing.deadline, today, lang),
     }
@@ -85,7 +88,7 @@ async def render_hearing(
     name = message.removeprefix("hearing.")
     if name == "reminder.escalation":
         answered, invited, missing = await seats_summary(session, hearing)
-        text = t(
+        text = tt(
             lang,
             "hearing.msg.escalation.text",
             **fields,
@@ -98,9 +101,9 @@ async def render_hearing(
     elif name == "closed":
         compiled = await compiled_for_message(session, hearing, lang, tz, today)
         subject = t(lang, "hearing.msg.closed.subject", **fields)
-        intro = t(lang, "hearing.msg.closed.text", **fields)
-        if row.channel == "email":
-            facts = hearing_facts(hearing, council, lang, mrkdwn=False)
+        intro = tt(lang, "hearing.msg.closed.text", **fields)
+        if not slack:
+            facts = hearing_facts(hearing, council, lang)
             body, page = _email_parts(
                 subject,
                 intro,
@@ -115,12 +118,12 @@ async def render_hearing(
             blocks.append(section(piece))
         return Message(row.id or 0, row.key, row.address, subject, intro, blocks, "", direct)
     else:
-        text = t(lang, f"hearing.msg.{name}.text", **fields)
+        text = tt(lang, f"hearing.msg.{name}.text", **fields)
         subject = t(lang, f"hearing.msg.{name}.subject", **fields)
     footer_key = "notify.footer.member" if row.person_id else "notify.footer.secretariat"
     footer = t(lang, footer_key, council=council.name)
-    if row.channel == "email":
-        facts = hearing_facts(hearing, council, lang, mrkdwn=False)
+    if not slack:
+        facts = hearing_facts(hearing, council, lang)
         if button and hearing.state == "open":
             facts.append(t(lang, "hearing.fact.answer_in_slack", id=hearing.id))
             if council.secretariat_email:
@@ -132,7 +135,7 @@ async def render_hearing(
     # The announcement itself needs no link back to itself.
     blocks = hearing_blocks(text, hearing, council, lang, button=button)
     if name == "announce":
-        blocks[1] = context("\n".join(hearing_facts(hearing, council, lang, link=False)))
+        blocks[1] = context(hearing_facts_mrkdwn(hearing, council, lang, link=False))
     return Message(row.id or 0, row.key, row.address, subject, text, blocks, "", direct)
 
 
@@ -148,17 +151,18 @@ def render_prompt(
 ) -> Message:
     """'Open the hearing' / 'create the meeting': a cycle event asks the secretariat."""
     deadline = date.fromisoformat(params["deadline"])
-    quote = escape if row.channel == "slack" else str
+    slack = row.channel == "slack"
+    tt: Any = slack_t if slack else t
     fields = {
-        "title": quote(params.get(f"title_{lang}") or params.get("title_da", "")),
-        "council": quote(params.get("council", "")),
+        "title": params.get(f"title_{lang}") or params.get("title_da", ""),
+        "council": params.get("council", ""),
         "date": format_date(deadline, lang, long=True),
         "when": _when(calendar, deadline, today, lang),
     }
-    text = t(lang, f"{kind}.msg.prompt.text", **fields)
+    text = tt(lang, f"{kind}.msg.prompt.text", **fields)
     subject = t(lang, f"{kind}.msg.prompt.subject", **fields)
     footer = t(lang, "notify.footer.secretariat", council=fields["council"])
-    if row.channel == "email":
+    if not slack:
         body, page = _email_parts(subject, text, [t(lang, f"{kind}.msg.prompt.cli")], footer, lang)
         return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
     blocks = [
@@ -169,7 +173,7 @@ def render_prompt(
                 {
                     "type": "button",
                     "action_id": PROMPT_BUTTON if kind == "hearing" else MEETING_PROMPT_BUTTON,
-                    "text": plain(t(lang, f"{kind}.msg.prompt.button")),
+                    "text": plain(slack_t(lang, f"{kind}.msg.prompt.button")),
                     "value": str(params.get("event_id", "")),
                     "style": "primary",
                 }

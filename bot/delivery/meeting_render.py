@@ -12,12 +12,13 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.blocks import context, escape, rsvp_buttons, section
+from bot.blocks import context, rsvp_buttons, section
 from bot.delivery.base import Message
 from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import format_date, t
 from bot.invites import CANCEL, REQUEST, Invitee
 from bot.services.meetings import CANCELLED, meeting_calendar, meeting_text, meeting_view
+from bot.slack_text import escape
 from storage.models import MeetingInvitee, OutboxMessage
 
 
@@ -56,10 +57,8 @@ async def render_meeting(
     details = meeting_text(meeting, lang, tz)
     footer = t(lang, "meeting.mail.footer", council=view.council.name)
     if row.channel == "slack":
-        blocks = [
-            section(escape(f"{intro}\n\n{details}")),
-            context(escape(footer)),
-        ]
+        body = escape(f"{intro}\n\n{details}")
+        blocks = [section(body), context(escape(footer))]
         if method == REQUEST:
             blocks.append(rsvp_buttons(meeting.id or 0, lang))
         return Message(
@@ -67,7 +66,7 @@ async def render_meeting(
             key=row.key,
             address=row.address,
             subject=subject,
-            text=f"{intro}\n\n{details}",
+            text=body,
             blocks=blocks,
             direct=True,
         )

@@ -16,11 +16,15 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.blocks import context as context_block
+from bot.blocks import section
 from bot.delivery.base import Message
 from bot.delivery.hearing_render import render_hearing, render_prompt
 from bot.delivery.meeting_render import render_meeting
 from bot.delivery.templates import EmailBody, render_email
-from bot.i18n import catalogue, format_date, t
+from bot.i18n import catalogue, format_date
+from bot.i18n import t as plain_t
+from bot.slack_text import SlackText, escape, join, slack_t, unbold
 from scheduler.workdays import WorkingCalendar
 from storage.models import Council, CycleEvent, Membership, OutboxMessage
 
@@ -103,12 +107,12 @@ class Renderer:
     def _when(self, deadline: date, today: date, lang: str) -> str:
         n = self.calendar.working_days_between(today, deadline)
         if deadline < today:
-            return t(lang, "notify.when.passed")
+            return plain_t(lang, "notify.when.passed")
         if n <= 0:
-            return t(lang, "notify.when.today")
+            return plain_t(lang, "notify.when.today")
         if n == 1:
-            return t(lang, "notify.when.one")
-        return t(lang, "notify.when.many", n=n)
+            return plain_t(lang, "notify.when.one")
+        return plain_t(lang, "notify.when.many", n=n)
 
     def _reminder(
         self, row: OutboxMessage, message: str, params: dict[str, Any], lang: str, today: date
@@ -123,6 +127,7 @@ class Renderer:
             "when": self._when(deadline, today, lang),
         }
         kind = params.get("type", "deadline")
+        t = _words(row)
         if row.kind == "escalation":
             # The condition's own words when the catalogue has them (a hearing's
             # "answers are missing"), else a generic sentence naming it.
@@ -150,7 +155,10 @@ class Renderer:
 
     def _notice(self, row: OutboxMessage, params: dict[str, Any], lang: str) -> Message:
         subject = params.get("subject", "")
-        return _message(row, subject, params.get("text", ""), params.get("footer", ""))
+        text = params.get("text", "")
+        return _message(
+            row, subject, escape(text) if row.channel == "slack" else text, params.get("footer", "")
+        )
 
     async def _digest(
         self,
@@ -175,6 +183,7 @@ class Renderer:
         )
         ordered = events.order_by(col(CycleEvent.date), col(Council.name), col(CycleEvent.id))
         rows = (await session.execute(ordered.limit(DIGEST_ROWS + 1))).all()
+        t = _words(row)
         lines = [
             t(
                 lang,
@@ -186,17 +195,16 @@ class Renderer:
             for event, name in rows[:DIGEST_ROWS]
         ]
         week = date.fromisoformat(params["week_start"]).isocalendar().week
-        body = t(lang, "notify.digest.intro") + "\n" + "\n".join(f"• {line}" for line in lines)
+        parts = [t(lang, "notify.digest.intro"), *(_bullet(line) for line in lines)]
         if len(rows) > DIGEST_ROWS:
             total = await session.scalar(select(func.count()).select_from(events.subquery()))
-            body += "\n" + t(lang, "notify.digest.more", count=(total or 0) - DIGEST_ROWS)
-        if not lines:
-            body = t(lang, "notify.digest.empty")
+            parts.append(t(lang, "notify.digest.more", count=(total or 0) - DIGEST_ROWS))
+        body = _lines(parts) if lines else t(lang, "notify.digest.empty")
         return _message(
             row,
-            t(lang, "notify.digest.subject", week=week),
+            plain_t(lang, "notify.digest.subject", week=week),
             body,
-            t(lang, "notify.digest.footer"),
+            plain_t(lang, "notify.digest.footer"),
         )
 
     async def _report(
@@ -210,6 +218,7 @@ class Renderer:
                 .order_by(col(OutboxMessage.id))
             )
         ).scalars()
+        t = _words(row)
         lines = [
             t(
                 lang,
@@ -222,23 +231,42 @@ class Renderer:
             for f in failed
         ]
         council = params.get("council", "")
-        body = t(lang, "notify.report.intro", count=len(lines)) + "\n" + "\n".join(lines)
+        body = _lines([t(lang, "notify.report.intro", count=len(lines)), *lines])
         return _message(
             row,
-            t(lang, "notify.report.subject", council=council),
+            plain_t(lang, "notify.report.subject", council=council),
             body,
-            t(lang, "notify.report.footer", council=council),
+            plain_t(lang, "notify.report.footer", council=council),
         )
+
+
+def _words(row: OutboxMessage) -> Callable[..., Any]:
+    """The catalogue lookup for this row: escaping every parameter for Slack."""
+    return slack_t if row.channel == "slack" else plain_t
+
+
+def _bullet(line: str) -> str:
+    return SlackText(f"• {line}") if isinstance(line, SlackText) else f"• {line}"
+
+
+def _lines(parts: list[Any]) -> str:
+    if parts and all(isinstance(p, SlackText) for p in parts):
+        return join("\n", parts)
+    return "\n".join(parts)
 
 
 def _message(
     row: OutboxMessage, subject: str, text: str, footer: str, *, context: str = ""
 ) -> Message:
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}
-    ]
-    if context:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    """The Slack blocks (``text`` and ``context`` are SlackText for a Slack row) and the
+    e-mail parts of one message."""
+    blocks: list[dict[str, Any]] = []
+    slack_text: SlackText | None = None
+    if row.channel == "slack":
+        slack_text = text  # type: ignore[assignment]
+        blocks.append(section(text.cut(2900)))  # type: ignore[attr-defined]
+        if context:
+            blocks.append(context_block(context))  # type: ignore[arg-type]
     plain, page = render_email(
         EmailBody(
             subject=subject,
@@ -253,7 +281,7 @@ def _message(
         key=row.key,
         address=row.address,
         subject=subject,
-        text=plain if row.channel == "email" else text.replace("*", ""),
+        text=plain if slack_text is None else unbold(slack_text),
         blocks=blocks,
         html=page,
         direct=is_user_address(row.address),

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.base import Message, PermanentDeliveryError, TemporaryDeliveryError
+from bot.slack_text import UnescapedText, require_blocks
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,11 @@ class SlackChannel:
         return self._client
 
     async def send(self, message: Message) -> str:
+        # The last moment to catch a renderer that went around the escaping point.
+        try:
+            require_blocks(message.text, message.blocks)
+        except UnescapedText as exc:
+            raise PermanentDeliveryError(f"unescaped text (a bug): {exc}") from exc
         channel = message.address
         if message.direct:
             channel = await self._dm_channel(message.address)

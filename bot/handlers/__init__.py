@@ -13,8 +13,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.handlers import cycle, hearing, hearing_answer, hearing_open, home, seminar
-from bot.i18n import t
 from bot.slack_app import SlackDeps
+from bot.slack_text import slack_t
 
 log = logging.getLogger("aarshjul.slack")
 
@@ -29,7 +29,7 @@ def register_all(app: AsyncApp, deps: SlackDeps) -> list[str]:
         if respond is not None and body.get("response_url"):
             user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
             lang = deps.language(str(user))
-            await respond(text=t(lang, "slack.unexpected"), response_type="ephemeral")
+            await respond(text=slack_t(lang, "slack.unexpected"), response_type="ephemeral")
 
     for module in (hearing, hearing_answer, hearing_open, cycle, seminar, home):
         commands += module.register(app, deps)

@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.blocks import more_value
-from bot.i18n import error_text, t
+from bot.i18n import error_text
 from bot.observability import log_event
 from bot.services.hearings import Actor
 from bot.slack_app import SlackDeps
+from bot.slack_text import slack_t
 from scheduler.errors import AarshjulError, PermissionDenied
 from storage.db import unavailable
 from storage.models import Person
@@ -49,7 +50,7 @@ def shielded(deps: SlackDeps) -> Callable[[Listener], Listener]:
                 if respond is not None and body.get("response_url"):
                     user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
                     key = "slack.unexpected" if why is None else "slack.unavailable"
-                    text = t(deps.language(str(user)), key)
+                    text = slack_t(deps.language(str(user)), key)
                     await respond(text=text, response_type="ephemeral", replace_original=False)
 
         return run
@@ -61,7 +62,7 @@ def refusal(exc: AarshjulError, language: str, *, user: str, action: str) -> str
     """The reader's text for an error; refusals are logged with who and what."""
     if isinstance(exc, PermissionDenied):
         log_event(log, "refused", logging.WARNING, user=user, action=action, why=str(exc))
-    return t(language, "slack.error", message=error_text(exc, language))
+    return slack_t(language, "slack.error", message=error_text(exc, language))
 
 
 def unescape(text: str | None) -> str:
@@ -129,7 +130,9 @@ def register_more_button(app: Any, deps: SlackDeps, action_id: str, show: PageSh
         person = await deps.person(user)
         lang = deps.language(user, person)
         if person is None:
-            text = t(lang, "slack.error", message=t(lang, "hearing.error.unknown_person"))
+            text = slack_t(
+                lang, "slack.error", message=slack_t(lang, "hearing.error.unknown_person")
+            )
         else:
             try:
                 await show(respond, person, lang, more_value(action))

@@ -12,13 +12,14 @@ from slack_bolt.async_app import AsyncApp
 from sqlmodel import col, select
 
 from bot.handlers.common import refusal, shielded, words
-from bot.i18n import format_date, t, user_error
+from bot.i18n import format_date, user_error
 from bot.services.councils import get_council
 from bot.services.cycle import check_year, council_year, move_event, parse_date
 from bot.services.hearing_lists import councils_of
 from bot.services.hearings import Actor, require_secretary
 from bot.services.reminders import CYCLE_PREFIXES, sync_reminders
 from bot.slack_app import SlackDeps
+from bot.slack_text import join, slack_t
 from scheduler.errors import AarshjulError, InputError
 from storage.models import Council, Person
 
@@ -70,7 +71,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             if args and args[0].lower() in ("move", "flyt"):
                 text = await move(command, args[1:], person, lang)
             elif args and args[0].lower() in ("help", "hjælp"):
-                text = t(lang, "slack.cycle.help")
+                text = slack_t(lang, "slack.cycle.help")
             else:
                 text = await show(command, args, person, lang)
         except AarshjulError as exc:
@@ -94,10 +95,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         if year is None and len(coming) < SHOWN:
             nxt = await council_year(ctx, key, view.year + 1)
             coming += nxt.entries
-        lines = [t(lang, "slack.cycle.head", council=view.council.name)]
+        lines = [slack_t(lang, "slack.cycle.head", council=view.council.name)]
         for entry in coming[:SHOWN]:
             lines.append(
-                t(
+                slack_t(
                     lang,
                     "slack.cycle.line",
                     date=format_date(entry.date, lang, long=True),
@@ -106,8 +107,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 )
             )
         if len(lines) == 1:
-            lines.append(t(lang, "slack.cycle.none"))
-        return "\n".join(lines)
+            lines.append(slack_t(lang, "slack.cycle.none"))
+        return join("\n", lines)
 
     async def move(
         command: dict[str, Any], args: list[str], person: Person | None, lang: str
@@ -139,7 +140,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             # Only what follows the cycle's dates; the council's hearings stay as planned.
             await sync_reminders(session, ctx, [council.id or 0], prefixes=CYCLE_PREFIXES)
         deps.wake()
-        return t(
+        return slack_t(
             lang,
             "slack.cycle.moved",
             event=result.event.title_en if lang == "en" else result.event.title_da,

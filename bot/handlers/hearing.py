@@ -37,7 +37,7 @@ from bot.handlers.common import (
     words,
 )
 from bot.handlers.hearing_open import draft_json, opened_text
-from bot.i18n import format_date, t, user_error
+from bot.i18n import format_date, user_error
 from bot.observability import log_event
 from bot.services.cycle import parse_date
 from bot.services.hearing_answers import (
@@ -56,6 +56,7 @@ from bot.services.hearing_lifecycle import (
 from bot.services.hearing_lists import councils_of, list_hearings
 from bot.services.hearings import hearing_status, register_absence, status_lines
 from bot.slack_app import SlackDeps, match_people_by_email
+from bot.slack_text import join, slack_t
 from scheduler.errors import AarshjulError, InputError, PermissionDenied
 from scheduler.model import Role
 from storage.models import Council, Membership, Person
@@ -80,17 +81,18 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             await deps.learn_locale(user, person)
         lang = deps.language(user, person)
         if sub in ("help", "hjælp"):
-            await reply(respond, t(lang, "slack.hearing.help"))
+            await reply(respond, slack_t(lang, "slack.hearing.help"))
             return
         if person is None:
             await reply(
-                respond, t(lang, "slack.error", message=t(lang, "hearing.error.unknown_person"))
+                respond,
+                slack_t(lang, "slack.error", message=slack_t(lang, "hearing.error.unknown_person")),
             )
             return
         try:
             handler = SUBCOMMANDS.get(sub)
             if handler is None:
-                await reply(respond, t(lang, "slack.hearing.unknown_sub", sub=sub[:30]))
+                await reply(respond, slack_t(lang, "slack.hearing.unknown_sub", sub=sub[:30]))
                 return
             await handler(command, args[1:], person, lang, respond)
         except AarshjulError as exc:
@@ -124,16 +126,16 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             value = draft_json(draft)
             await reply(
                 respond,
-                t(lang, "hearing.open.warnings", warnings=" ".join(warnings)),
+                slack_t(lang, "hearing.open.warnings", warnings=" ".join(warnings)),
                 [
-                    section("⚠️ " + "\n⚠️ ".join(warnings)),
+                    section(join("\n", [escape(f"⚠️ {w}") for w in warnings])),
                     {
                         "type": "actions",
                         "elements": [
                             {
                                 "type": "button",
                                 "action_id": "hearing_open_anyway",
-                                "text": plain(t(lang, "hearing.modal.confirm.submit")),
+                                "text": plain(slack_t(lang, "hearing.modal.confirm.submit")),
                                 "value": value,
                                 "style": "danger",
                             }
@@ -161,24 +163,24 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         async with ctx.db.session() as session:
             page = await list_hearings(session, key, person=person, offset=offset)
         if not page.rows:
-            await reply(respond, t(lang, "hearing.list.none"))
+            await reply(respond, slack_t(lang, "hearing.list.none"))
             return
         lines = [
-            t(
+            slack_t(
                 lang,
                 "slack.hearing.list_line",
                 id=h.id,
                 title=escape(h.title),
                 council=escape(c.name),
                 date=format_date(h.deadline, lang, long=True),
-                state=t(lang, f"hearing.state.{h.state}"),
+                state=slack_t(lang, f"hearing.state.{h.state}"),
                 answered=answered,
                 invited=invited,
             )
             for h, c, invited, answered in page.rows
         ]
         more = None if page.next_offset is None else {"offset": page.next_offset, "council": key}
-        await reply(respond, "\n".join(lines), list_blocks(lines, HEARING_MORE_BUTTON, more, lang))
+        await reply(respond, join("\n", lines), list_blocks(lines, HEARING_MORE_BUTTON, more, lang))
 
     async def more_hearings(respond: Any, person: Person, lang: str, value: dict[str, Any]) -> None:
         key = value.get("council")
@@ -212,7 +214,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 await queue_receipt(session, ctx, result, command["user_id"], lang)
         deps.wake()
         key = "slack.hearing.reply_late" if result.answer.late else "slack.hearing.reply_done"
-        await reply(respond, t(lang, key, id=result.hearing.id, version=result.answer.version))
+        await reply(
+            respond, slack_t(lang, key, id=result.hearing.id, version=result.answer.version)
+        )
 
     async def sub_away(
         command: dict[str, Any], args: list[str], person: Person, lang: str, respond: Any
@@ -232,7 +236,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         deps.wake()
         await reply(
             respond,
-            t(
+            slack_t(
                 lang,
                 "slack.hearing.away_done",
                 start=format_date(start, lang, long=True),
@@ -253,7 +257,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         deps.wake()
         await reply(
             respond,
-            t(
+            slack_t(
                 lang,
                 "slack.hearing.closed",
                 id=status.hearing.id,
@@ -274,7 +278,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         deps.wake()
         await reply(
             respond,
-            t(
+            slack_t(
                 lang,
                 "hearing.move.done",
                 id=hearing.id,

@@ -19,10 +19,13 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.blocks import ANSWER_BUTTON, ANSWER_VIEW, answer_modal, plain, section
 from bot.handlers.common import refusal, selected, shielded
-from bot.i18n import error_text, t
+from bot.i18n import error_text
+from bot.i18n import t as plain_t
 from bot.observability import log_event
 from bot.services.hearing_answers import AnswerInput, answer_form, queue_receipt, record_answer
+from bot.services.hearings import MODAL_POSITIONS
 from bot.slack_app import SlackDeps
+from bot.slack_text import slack_t
 from scheduler.errors import AarshjulError, PermissionDenied
 
 log = logging.getLogger("aarshjul.slack")
@@ -42,8 +45,8 @@ async def show_error_modal(deps: SlackDeps, trigger_id: str, lang: str, text: st
         trigger_id=trigger_id,
         view={
             "type": "modal",
-            "title": plain(t(lang, "hearing.modal.answer.title"), 24),
-            "close": plain(t(lang, "slack.ok"), 24),
+            "title": plain(slack_t(lang, "hearing.modal.answer.title"), 24),
+            "close": plain(slack_t(lang, "slack.ok"), 24),
             "blocks": [section(text)],
         },
     )
@@ -62,7 +65,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         lang = deps.language(user, person)
         if person is None:
             await show_error_modal(
-                deps, body["trigger_id"], lang, t(lang, "hearing.error.unknown_person")
+                deps, body["trigger_id"], lang, slack_t(lang, "hearing.error.unknown_person")
             )
             return
         try:
@@ -94,7 +97,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         if person is None:
             await ack(
                 response_action="errors",
-                errors={"position": t(lang, "hearing.error.unknown_person")},
+                errors={"position": slack_t(lang, "hearing.error.unknown_person")},
             )
             return
         given = AnswerInput(
@@ -103,6 +106,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             link=selected(values, "link"),
             behalf=selected(values, "behalf") or "own",
         )
+        # Only what the form offered: a forged value is a field error, nothing stored.
+        if given.position not in MODAL_POSITIONS:
+            text = plain_t(lang, "hearing.error.bad_position", value=given.position[:30])
+            await ack(response_action="errors", errors={"position": text[:150]})
+            return
         try:
             async with ctx.db.transaction() as session:
                 result = await record_answer(

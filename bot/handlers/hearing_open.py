@@ -31,7 +31,7 @@ from bot.handlers.common import (
     slack_actor,
 )
 from bot.handlers.hearing_answer import show_error_modal
-from bot.i18n import error_text, format_date, t
+from bot.i18n import error_text, format_date
 from bot.observability import log_event
 from bot.services.cycle import parse_date
 from bot.services.hearing_lifecycle import (
@@ -42,6 +42,7 @@ from bot.services.hearing_lifecycle import (
 )
 from bot.services.hearing_lists import councils_of
 from bot.slack_app import SlackDeps, match_people_by_email
+from bot.slack_text import slack_t
 from scheduler.errors import AarshjulError
 from scheduler.model import Role
 from storage.models import Council, CycleEvent
@@ -78,7 +79,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         if person is None:
             await ack(
                 response_action="errors",
-                errors={"council": t(lang, "hearing.error.unknown_person")},
+                errors={"council": slack_t(lang, "hearing.error.unknown_person")},
             )
             return
         who = actor_of(person, user)
@@ -119,7 +120,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         if invitees is None:
             await ack(
                 response_action="errors",
-                errors={"invitees": t(lang, "slack.hearing.unknown_invitee")},
+                errors={"invitees": slack_t(lang, "slack.hearing.unknown_invitee")},
             )
             return
         draft = HearingDraft(
@@ -149,7 +150,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         lang = deps.language(user, person)
         if person is None:
             await reply(
-                respond, t(lang, "slack.error", message=t(lang, "hearing.error.unknown_person"))
+                respond,
+                slack_t(lang, "slack.error", message=slack_t(lang, "hearing.error.unknown_person")),
             )
             return
         try:
@@ -182,7 +184,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 deps,
                 body["trigger_id"],
                 lang,
-                t(lang, "slack.error", message=t(lang, "slack.hearing.no_councils")),
+                slack_t(lang, "slack.error", message=slack_t(lang, "slack.hearing.no_councils")),
             )
             return
         view = open_modal(
@@ -207,8 +209,8 @@ def message_ts(body: dict[str, Any], action: dict[str, Any]) -> str:
 
 def opened_text(result: Any, lang: str) -> str:
     if not result.created:
-        return t(lang, "slack.hearing.already_open", id=result.hearing.id)
-    return t(
+        return slack_t(lang, "slack.hearing.already_open", id=result.hearing.id)
+    return slack_t(
         lang,
         "hearing.open.done",
         id=result.hearing.id,
@@ -248,9 +250,9 @@ def draft_from_json(text: str) -> HearingDraft:
 def error_view(lang: str, text: str) -> dict[str, Any]:
     return {
         "type": "modal",
-        "title": plain(t(lang, "hearing.modal.open.title"), 24),
-        "close": plain(t(lang, "slack.ok"), 24),
-        "blocks": [section(t(lang, "slack.error", message=text))],
+        "title": plain(slack_t(lang, "hearing.modal.open.title"), 24),
+        "close": plain(slack_t(lang, "slack.ok"), 24),
+        "blocks": [section(slack_t(lang, "slack.error", message=text))],
     }
 
 

@@ -24,11 +24,12 @@ from bot.blocks import (
     section,
 )
 from bot.handlers.common import selected, shielded
-from bot.i18n import error_text, format_date, t
+from bot.i18n import error_text, format_date
 from bot.services.cycle import parse_date
 from bot.services.hearing_lists import awaiting, member_councils
 from bot.services.hearings import register_absence
 from bot.slack_app import SlackDeps
+from bot.slack_text import bold, join, slack_t
 from scheduler.errors import AarshjulError
 from storage.models import Council, CycleEvent, Person
 
@@ -48,10 +49,10 @@ async def home_view(
     meetings. Every list is a bounded query: the user's councils, a LIMIT in SQL."""
     ctx = deps.ctx
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(t(lang, "slack.home.title"))},
+        {"type": "header", "text": plain(slack_t(lang, "slack.home.title"))},
     ]
     if person is None:
-        blocks.append(section(t(lang, "hearing.error.unknown_person")))
+        blocks.append(section(slack_t(lang, "hearing.error.unknown_person")))
         return {"type": "home", "blocks": blocks}
     today = ctx.today()
     async with ctx.db.session() as session:
@@ -81,16 +82,16 @@ async def home_view(
                 ).limit(MEETING_ROWS)
             )
         ).all()
-    blocks.append(section(f"*{t(lang, 'slack.home.waiting')}*"))
+    blocks.append(section(bold(slack_t(lang, "slack.home.waiting"))))
     if not waiting.rows:
-        blocks.append(context(t(lang, "slack.home.none_waiting")))
+        blocks.append(context(slack_t(lang, "slack.home.none_waiting")))
     for hearing, council in waiting.rows:
         blocks.append(
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": t(
+                    "text": slack_t(
                         lang,
                         "slack.home.hearing",
                         title=escape(hearing.title),
@@ -104,9 +105,9 @@ async def home_view(
     if waiting.next_offset is not None:
         blocks.append(more_button(HOME_MORE_BUTTON, {"offset": waiting.next_offset}, lang))
     blocks.append({"type": "divider"})
-    blocks.append(section(f"*{t(lang, 'slack.home.deadlines')}*"))
+    blocks.append(section(bold(slack_t(lang, "slack.home.deadlines"))))
     lines = [
-        t(
+        slack_t(
             lang,
             "slack.home.event",
             date=format_date(e.date, lang, long=True),
@@ -115,10 +116,10 @@ async def home_view(
         )
         for e, name in deadlines
     ]
-    blocks.append(section("\n".join(lines) or t(lang, "slack.home.none")))
-    blocks.append(section(f"*{t(lang, 'slack.home.meetings')}*"))
+    blocks.append(section(join("\n", lines) if lines else slack_t(lang, "slack.home.none")))
+    blocks.append(section(bold(slack_t(lang, "slack.home.meetings"))))
     meeting_lines = [
-        t(
+        slack_t(
             lang,
             "slack.home.event",
             date=format_date(e.date, lang, long=True),
@@ -127,7 +128,8 @@ async def home_view(
         )
         for e, name in meetings
     ]
-    blocks.append(section("\n".join(meeting_lines) or t(lang, "slack.home.none")))
+    none = slack_t(lang, "slack.home.none")
+    blocks.append(section(join("\n", meeting_lines) if meeting_lines else none))
     blocks.append({"type": "divider"})
     blocks.append(
         {
@@ -136,7 +138,7 @@ async def home_view(
                 {
                     "type": "button",
                     "action_id": AWAY_BUTTON,
-                    "text": plain(t(lang, "hearing.button.away")),
+                    "text": plain(slack_t(lang, "hearing.button.away")),
                 }
             ],
         }
@@ -182,7 +184,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         lang = deps.language(user, person)
         if person is None:
             await ack(
-                response_action="errors", errors={"start": t(lang, "hearing.error.unknown_person")}
+                response_action="errors",
+                errors={"start": slack_t(lang, "hearing.error.unknown_person")},
             )
             return
         substitute_user = selected(values, "substitute")
@@ -191,7 +194,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             await ack(
                 response_action="errors",
                 errors={
-                    "substitute": t(lang, "hearing.error.unknown_substitute", value=substitute_user)
+                    "substitute": slack_t(
+                        lang, "hearing.error.unknown_substitute", value=substitute_user
+                    )
                 },
             )
             return

@@ -26,7 +26,8 @@ from bot.handlers.common import (
     shielded,
     words,
 )
-from bot.i18n import error_text, format_date, t, user_error
+from bot.i18n import error_text, format_date, user_error
+from bot.i18n import t as plain_t
 from bot.services.hearing_lists import councils_of
 from bot.services.hearings import Actor
 from bot.services.meeting_lists import upcoming_meetings
@@ -40,6 +41,7 @@ from bot.services.meetings import (
     record_response,
 )
 from bot.slack_app import SlackDeps
+from bot.slack_text import bold, join, slack_t
 from scheduler.errors import AarshjulError, InputError
 from scheduler.model import Role
 from storage.models import Council, CycleEvent, Person
@@ -67,7 +69,7 @@ def seminar_modal(
     cycle_event_id: int | None = None,
 ) -> dict[str, Any]:
     """The secretary's form; a cycle event's prompt fills in council, title and date."""
-    options = [{"text": plain(c.name, 75), "value": c.key} for c in councils]
+    options = [{"text": plain(escape(c.name), 75), "value": c.key} for c in councils]
     council: dict[str, Any] = {"type": "static_select", "action_id": "council", "options": options}
     chosen = next((o for o in options if o["value"] == council_key), None)
     if chosen is None and len(options) == 1:
@@ -86,7 +88,7 @@ def seminar_modal(
             "type": "input",
             "block_id": block,
             "optional": optional,
-            "label": plain(t(lang, f"seminar.modal.{label}")),
+            "label": plain(slack_t(lang, f"seminar.modal.{label}")),
             "element": {**element, "action_id": block},
         }
 
@@ -94,9 +96,9 @@ def seminar_modal(
         "type": "modal",
         "callback_id": SEMINAR_VIEW,
         "private_metadata": json.dumps({"cycle_event_id": cycle_event_id}),
-        "title": plain(t(lang, "seminar.modal.title"), 24),
-        "submit": plain(t(lang, "seminar.modal.submit"), 24),
-        "close": plain(t(lang, "hearing.modal.cancel"), 24),
+        "title": plain(slack_t(lang, "seminar.modal.title"), 24),
+        "submit": plain(slack_t(lang, "seminar.modal.submit"), 24),
+        "close": plain(slack_t(lang, "hearing.modal.cancel"), 24),
         "blocks": [
             field("council", "council", council),
             field("title", "what", title_el),
@@ -132,11 +134,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         person = await deps.person(user)
         lang = deps.language(user, person)
         if sub in ("help", "hjælp"):
-            await reply(respond, t(lang, "seminar.help"))
+            await reply(respond, slack_t(lang, "seminar.help"))
             return
         if person is None:
             await reply(
-                respond, t(lang, "slack.error", message=t(lang, "hearing.error.unknown_person"))
+                respond,
+                slack_t(lang, "slack.error", message=slack_t(lang, "hearing.error.unknown_person")),
             )
             return
         try:
@@ -153,13 +156,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             elif sub == "attendees" and len(args) > 1:
                 async with ctx.db.session() as session:
                     view = await meeting_view(session, args[1])
-                lines = [f"*{escape(view.meeting.title)}*"]
+                lines = [bold(escape(view.meeting.title))]
                 lines += [
-                    f"• {escape(i.name)}: {t(lang, f'meeting.response.{i.response}')}"
+                    escape(f"• {i.name}: {plain_t(lang, f'meeting.response.{i.response}')}")
                     for i in view.invitees
                 ]
-                lines.append(t(lang, "meeting.cli.counts", **view.counts()))
-                await reply(respond, "\n".join(lines))
+                lines.append(slack_t(lang, "meeting.cli.counts", **view.counts()))
+                await reply(respond, join("\n", lines))
             elif sub == "cancel" and len(args) > 1:
                 async with ctx.db.transaction() as session:
                     view, queued = await cancel_meeting(
@@ -167,10 +170,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                     )
                 deps.wake()
                 await reply(
-                    respond, t(lang, "meeting.cli.cancelled", id=view.meeting.id, queued=queued)
+                    respond,
+                    slack_t(lang, "meeting.cli.cancelled", id=view.meeting.id, queued=queued),
                 )
             else:
-                await reply(respond, t(lang, "seminar.usage"))
+                await reply(respond, slack_t(lang, "seminar.usage"))
         except AarshjulError as exc:
             await reply(respond, refusal(exc, lang, user=user, action=f"seminar.{sub}"))
 
@@ -179,24 +183,24 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         async with ctx.db.session() as session:
             page = await upcoming_meetings(session, ctx.clock.now(), person=person, offset=offset)
         lines = [
-            t(
+            slack_t(
                 lang,
                 "seminar.list_line",
                 id=m.id,
                 title=escape(m.title),
                 date=format_date(m.start_at.astimezone(ctx.tz).date(), lang, long=True),
                 time=f"{m.start_at.astimezone(ctx.tz):%H:%M}",
-                state=t(lang, f"seminar.state.{m.state}"),
+                state=slack_t(lang, f"seminar.state.{m.state}"),
             )
             for m, _ in page.rows
         ]
         if not lines:
-            await reply(respond, t(lang, "seminar.none"))
+            await reply(respond, slack_t(lang, "seminar.none"))
             return
         more = None if page.next_offset is None else {"offset": page.next_offset}
         blocks = list_blocks(lines, SEMINAR_MORE_BUTTON, more, lang)
         await respond(
-            text="\n".join(lines), blocks=blocks, response_type="ephemeral", replace_original=False
+            text=join("\n", lines), blocks=blocks, response_type="ephemeral", replace_original=False
         )
 
     async def more_meetings(respond: Any, person: Person, lang: str, value: dict[str, Any]) -> None:
@@ -221,7 +225,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             await reply(respond, refusal(exc, lang, user=user, action="seminar.rsvp"))
             return
         await reply(
-            respond, t(lang, "seminar.answered", answer=t(lang, f"meeting.response.{answer}"))
+            respond,
+            slack_t(lang, "seminar.answered", answer=slack_t(lang, f"meeting.response.{answer}")),
         )
 
     @app.view(SEMINAR_VIEW)
@@ -233,7 +238,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         if person is None:
             await ack(
                 response_action="errors",
-                errors={"council": t(lang, "hearing.error.unknown_person")},
+                errors={"council": slack_t(lang, "hearing.error.unknown_person")},
             )
             return
         day = selected(values, "date") or ""
@@ -262,7 +267,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             await ack(response_action="errors", errors={block: error_text(exc, lang)[:150]})
             return
         except ValueError:
-            await ack(response_action="errors", errors={"date": t(lang, "seminar.bad_date")})
+            await ack(response_action="errors", errors={"date": slack_t(lang, "seminar.bad_date")})
             return
         await ack(response_action="clear")
         deps.wake()
@@ -278,13 +283,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             event = await session.get(CycleEvent, int(action.get("value") or 0))
             councils = await councils_of(session, person, [Role.SECRETARY]) if person else []
         if event is None or event.council_id not in {c.id for c in councils}:
-            text = t(lang, "slack.error", message=t(lang, "slack.hearing.no_councils"))
+            text = slack_t(lang, "slack.error", message=slack_t(lang, "slack.hearing.no_councils"))
             await deps.client.views_open(
                 trigger_id=body["trigger_id"],
                 view={
                     "type": "modal",
-                    "title": plain(t(lang, "seminar.modal.title"), 24),
-                    "close": plain(t(lang, "slack.ok"), 24),
+                    "title": plain(slack_t(lang, "seminar.modal.title"), 24),
+                    "close": plain(slack_t(lang, "slack.ok"), 24),
                     "blocks": [section(text)],
                 },
             )
