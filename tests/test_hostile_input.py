@@ -312,3 +312,31 @@ def test_a_wrong_database_login_is_one_line_without_the_password(tmp_path: Path)
     # -v shows the traceback (still without the password).
     code, _, err, _, _ = _command(["-v", "councils", "list"], env)
     assert code == 1 and "Traceback" in err and "Hemmeligt-Kodeord-42" not in err
+
+
+@pytest.mark.parametrize("name", ["RLO", "zero-width space", "NEL (C1)", "LRI", "newline"])
+def test_a_hearing_or_meeting_title_with_a_forbidden_character_is_refused(
+    database_url: str, tmp_path: Path, name: str
+) -> None:
+    from tests.test_hearing_cli import cli_for
+
+    cli = cli_for(database_url, tmp_path)
+    char = FORBIDDEN[name]
+    code = f"U+{ord(char):04X}"
+    cli.refused(
+        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
+        "--title", f"Plan{char}2027",
+        says=(code, "plads 5"),
+    )  # fmt: skip
+    cli.refused(
+        "seminar", "create", "--council", "lbr-test", "--title", f"Møde{char}x",
+        "--start", "2027-03-02 09:00", "--end", "2027-03-02 12:00",
+        says=(code, "plads 5"),
+    )  # fmt: skip
+
+
+def test_an_answer_keeps_its_lines_and_loses_invisible_characters() -> None:
+    from bot.services.hearing_answers import AnswerInput, check_answer
+
+    given = AnswerInput("object", "Vi\u200b er\u202e imod.\r\nSe\tbilag\x00.", None, "own")
+    assert check_answer(given).remarks == "Vi er imod.\nSe\tbilag."

@@ -346,7 +346,7 @@ async def test_titles_cannot_inject_headers_or_markup(database_url: str, tmp_pat
     async with world(database_url, tmp_path, None) as (ctx, _):
         start = parse_local("2027-03-29 09:00", ctx, "--start")
         end = parse_local("2027-03-29 15:00", ctx, "--end")
-        with pytest.raises(InputError, match="control characters"):
+        with pytest.raises(InputError, match=r"control character \(U\+000D\) at position 8"):
             async with ctx.db.transaction() as s:
                 await create_meeting(
                     s,

@@ -290,3 +290,39 @@ def test_check_shape_accepts_what_slack_sends() -> None:
     view = _submission({"state": {"values": {"b": {"a": {"type": "x"}}}}, "private_metadata": ""})
     assert check_shape(form, _payload(view))
     assert check_shape(form, urlencode({"payload": json.dumps(view)}, quote_via=quote).encode())
+
+
+async def test_a_value_the_form_never_offered_is_a_field_error_and_stores_nothing(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    from sqlmodel import select
+
+    from storage.models import Hearing
+    from tests.slack_world import answer_values
+
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        _, _, _, name = await w.command(
+            "USOFIE01", "/hearing", "open lbr-test 2027-03-19 Beskæftigelsesplan"
+        )
+        await w.response(name)
+        async with w.ctx.db.session() as s:
+            hearing = (await s.execute(select(Hearing))).scalars().one()
+        before = await snapshot(w.ctx.db)
+        for position, behalf in [("text", "own"), ("yes", "own"), ("support", "everyone")]:
+            payload = w.submission(
+                "UBO00001",
+                ANSWER_VIEW,
+                answer_values(position, "Forfalsket", behalf=behalf),
+                private_metadata=json.dumps({"hearing_id": hearing.id}),
+            )
+            status, body, _ = await w.interact(payload)
+            assert status == 200
+            answer = json.loads(body)
+            assert answer["response_action"] == "errors", answer
+            assert set(answer["errors"]) <= {"position", "behalf"}
+        # A forged RSVP answer on a button is refused too.
+        button = w.button("UBO00001", "meeting_rsvp_yes", "1:none")
+        status, _, _ = await w.interact(button)
+        assert status == 200
+        await w.settle()
+        assert await snapshot(w.ctx.db) == before

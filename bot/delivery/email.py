@@ -28,6 +28,7 @@ import aiosmtplib
 
 from bot.config import EmailConfig
 from bot.delivery.base import Message, PermanentDeliveryError, TemporaryDeliveryError
+from bot.text import header_safe
 
 
 def message_id(message: Message, sender: str) -> str:
@@ -47,7 +48,9 @@ def _header_value(name: str, value: str) -> str:
     if "\r" in value or "\n" in value:
         # A title or a name with a line break would start a header of its own.
         raise PermanentDeliveryError(f"refused header {name}: it holds a line break")
-    return value
+    # Stored text is clean already; a header never carries a control, bidi or
+    # zero-width character however it got there (e.g. a row queued before the check).
+    return header_safe(value)
 
 
 def build_email(

@@ -23,7 +23,6 @@ from bot.services.app import AppContext
 from bot.services.hearing_reminders import withdraw_seat
 from bot.services.hearings import (
     BEHALF,
-    CONTROL,
     MAX_REMARKS,
     MESSAGE_PREFIX,
     OPEN,
@@ -33,6 +32,7 @@ from bot.services.hearings import (
     get_hearing,
     hearing_message,
 )
+from bot.text import clean_long
 from scheduler.errors import InputError, PermissionDenied
 from scheduler.planner import Recipient
 from storage import audit, outbox
@@ -92,13 +92,13 @@ def parse_text_answer(text: str) -> AnswerInput:
 def check_answer(answer: AnswerInput) -> AnswerInput:
     if answer.position not in POSITIONS:
         raise user_error(InputError, "hearing.error.bad_position", value=answer.position)
-    remarks = (answer.remarks or "").strip()
+    # Pasted text often carries invisible characters the member cannot see: they are
+    # stripped (with controls and bidi overrides), not held against the answer.
+    remarks = clean_long(answer.remarks or "")
     if len(remarks) > MAX_REMARKS:
         raise user_error(
             InputError, "hearing.error.too_long", limit=MAX_REMARKS, length=len(remarks)
         )
-    if CONTROL.search(remarks.replace("\t", " ")):
-        raise user_error(InputError, "hearing.error.control", field="remarks")
     if answer.position in ("text", "support_with_remarks", "object") and not remarks:
         raise user_error(InputError, "hearing.error.empty_answer")
     if answer.behalf not in BEHALF:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
@@ -31,6 +32,7 @@ from bot.i18n import format_date, t, user_error
 from bot.observability import log_event
 from bot.services.app import AppContext
 from bot.services.reminders import person_recipients
+from bot.text import forbidden_at
 from scheduler.errors import InputError, NotFoundError, PermissionDenied
 from scheduler.model import Role
 from scheduler.planner import (
@@ -67,7 +69,6 @@ MAX_URL = 1000
 #: Outbox sources of the messages a hearing sends once (not re-planned).
 MESSAGE_PREFIX = "hearing-msg:"
 _URL = re.compile(r"^https?://[^\s<>|]+$")
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,14 @@ class Actor:
 
 
 def clean_text(value: str, key: str, limit: int) -> str:
-    """``value`` stripped; refused with control characters or over ``limit`` characters."""
-    value = (value or "").strip()
-    if CONTROL.search(value):
-        raise user_error(InputError, "hearing.error.control", field=key)
+    """A one-line text (a title) as stored: NFC-normalised and stripped; refused with a
+    control, bidi or zero-width character (its position named, see :mod:`bot.text`) or
+    over ``limit`` characters. Empty stays empty: the caller says what is missing."""
+    value = unicodedata.normalize("NFC", value or "").strip()
+    found = forbidden_at(value)
+    if found is not None:
+        position, code = found
+        raise user_error(InputError, "text.bad_char", field=key, position=position, code=code)
     if len(value) > limit:
         raise user_error(InputError, "hearing.error.too_long", limit=limit, length=len(value))
     return value

@@ -11,6 +11,7 @@ is sent once however often the command is repeated.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -26,6 +27,7 @@ from bot.services.hearings import Actor, check_url, get_by_id, require_secretary
 from bot.services.meeting_reminders import MEETING_PROMPTS
 from bot.services.members import valid_email
 from bot.services.reminders import slack_enabled
+from bot.text import clean_long, forbidden_at
 from scheduler.errors import InputError
 from scheduler.model import Role
 from scheduler.planner import Kind, PlannedNotification
@@ -37,7 +39,6 @@ RESPONSES = ("yes", "no", "maybe")
 MESSAGE_PREFIX = "meeting-msg:"
 MAX_TITLE, MAX_LOCATION, MAX_AGENDA = 200, 500, 5000
 _TIME = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})\s*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def parse_local(text: str, ctx: AppContext, option: str) -> datetime:
@@ -59,10 +60,16 @@ def parse_local(text: str, ctx: AppContext, option: str) -> datetime:
 
 
 def _text(value: str | None, name: str, limit: int, *, multiline: bool = False) -> str:
-    value = (value or "").strip()
-    checked = value.replace("\n", " ").replace("\t", " ") if multiline else value
-    if _CONTROL.search(checked):
-        raise user_error(InputError, "meeting.error.control", field=name)
+    """A meeting's text as stored (see :mod:`bot.text`): a one-line field refuses control,
+    bidi and zero-width characters naming the position; the agenda has them stripped."""
+    if multiline:
+        value = clean_long(value or "")
+    else:
+        value = unicodedata.normalize("NFC", value or "").strip()
+        found = forbidden_at(value)
+        if found is not None:
+            position, code = found
+            raise user_error(InputError, "text.bad_char", field=name, position=position, code=code)
     if len(value) > limit:
         raise user_error(InputError, "meeting.error.too_long", field=name, limit=limit)
     return value
