@@ -215,6 +215,10 @@ def test_key_reaching_t_indirectly_exists(key: str, where: str) -> None:
     assert key in catalogue(), f"{where}: catalogue key {key!r} is missing"
 
 
+#: The columns of ``members list``.
+MEMBER_COLUMNS = "name email role organisation slack_id notify digest language".split()
+
+
 @pytest.mark.parametrize(
     "key",
     [
@@ -222,8 +226,8 @@ def test_key_reaching_t_indirectly_exists(key: str, where: str) -> None:
         *(f"owner.{o.value}" for o in Owner),
         *(f"event_type.{e.value}" for e in EventType),
         *(f"role.{r.value}" for r in Role),
-        *(f"cycle.show.col.{c}" for c in ("date", "weekday", "event", "owner", "status")),
-        *(f"members.col.{c}" for c in ("name", "email", "role", "organisation", "slack_id")),
+        *(f"cycle.show.col.{c}" for c in ("date", "weekday", "event", "key", "owner", "status")),
+        *(f"members.col.{c}" for c in MEMBER_COLUMNS),
         *(
             f"councils.col.{c}"
             for c in ("key", "kind", "name", "region", "slack_channel", "secretariat_email")

@@ -72,7 +72,9 @@ def test_cycle_show_lbr_2027_lists_every_lbr_event_on_working_days_in_order(read
     table = ready.ok("cycle", "show", "--council", LBR, "--year", "2027")
     lines = table.splitlines()
     assert lines[0] == "Årshjul 2027 for LBR Gribskov (lbr-gribskov)"
-    assert lines[2].split() == ["Dato", "Ugedag", "Begivenhed", "Ansvarlig", "Status"]
+    assert lines[2].split() == [
+        "Dato", "Ugedag", "Begivenhed", "Nøgle", "(--event)", "Ansvarlig", "Status"
+    ]  # fmt: skip
     body = [line for line in lines[4:] if line.strip()]
     assert len(body) == len(expected)
     assert body[0].startswith("26.02.2027  fredag")
@@ -262,6 +264,9 @@ def test_csv_import_lands_good_rows_and_lists_them(ready: Cli, tmp_path: Path) -
             "role": "chair",
             "organisation": "DA",
             "slack_id": "U0123ABCD",
+            "notify": "auto",
+            "digest": False,
+            "language": None,
         }
     ]
 

@@ -68,7 +68,8 @@ async def test_good_rows_land_and_bad_rows_are_reported_by_line(
         3: "afvist: ugyldig e-mailadresse 'bo@example'",
         4: "tilføjet Carl Cort (lbr-gribskov, medlem)",
         5: "afvist: ukendt råd 'lbr-nowhere'",
-        6: "afvist: ukendt rolle 'boss'; brug en af chair, member, secretary, observer",
+        6: "afvist: ukendt rolle 'boss'; brug en af formand, medlem, sekretær, observatør"
+        " (eller på engelsk chair, member, secretary, observer)",
         7: "afvist: samme person og råd som linje 4",
         8: "afvist: kolonnen name er tom",
         9: "afvist: 'bad-id' er ikke et Slack-bruger-id (f.eks. U012AB3CD)",
@@ -143,7 +144,7 @@ async def test_semicolon_windows_1252_and_bom_files(
 @pytest.mark.parametrize(
     "header",
     [
-        "council,name,email,role\n",  # organisation missing
+        "council,name,email,organisation\n",  # role missing
         "council,name,email,organisation,role,phone\n",  # unknown column
         "",  # empty file
     ],

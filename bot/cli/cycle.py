@@ -70,8 +70,9 @@ def register(app: typer.Typer, state: CliState) -> None:
             echo_table(
                 [
                     t(language, f"cycle.show.col.{c}")
-                    for c in ("date", "weekday", "event", "owner", "status")
+                    for c in ("date", "weekday", "event", "key", "owner", "status")
                 ],
+                        r.key,
                 [
                     [
                         format_date(r.date, language),

@@ -94,7 +94,16 @@ def register(app: typer.Typer, state: CliState) -> None:
             echo_table(
                 [
                     t(language, f"members.col.{c}")
-                    for c in ("name", "email", "role", "organisation", "slack_id")
+                    for c in (
+                        "name",
+                        "email",
+                        "role",
+                        "organisation",
+                        "slack_id",
+                        "notify",
+                        "digest",
+                        "language",
+                    )
                 ],
                 [
                     [
@@ -108,4 +117,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                 ],
             )
 
+                        m.notify,
+                        t(language, "members.yes" if m.digest else "members.no"),
+                        m.language or t(language, "members.default_language"),
         run(state, body)

@@ -23,8 +23,39 @@ from scheduler.model import Role
 from storage import audit
 from storage.models import Council, Membership, Person
 
-REQUIRED_COLUMNS = ("council", "name", "email", "organisation", "role")
-OPTIONAL_COLUMNS = ("slack_id", "notify", "digest", "language")
+REQUIRED_COLUMNS = ("council", "name", "email", "role")
+OPTIONAL_COLUMNS = ("organisation", "slack_id", "notify", "digest", "language")
+#: Every column, in the order the README shows them.
+ALL_COLUMNS = ("council", "name", "email", "organisation", "role", *OPTIONAL_COLUMNS[1:])
+#: Danish (and common spreadsheet) column names, read as the English ones.
+COLUMN_ALIASES = {
+    "råd": "council",
+    "raad": "council",
+    "navn": "name",
+    "e-mail": "email",
+    "mail": "email",
+    "e-mailadresse": "email",
+    "rolle": "role",
+    "org": "organisation",
+    "organization": "organisation",
+    "slack-id": "slack_id",
+    "slackid": "slack_id",
+    "besked": "notify",
+    "ugeoversigt": "digest",
+    "sprog": "language",
+}
+#: The Danish headings a secretariat may use, in the order of the English ones.
+DANISH_COLUMNS = (
+    "råd",
+    "navn",
+    "e-mail",
+    "organisation",
+    "rolle",
+    "slack_id",
+    "besked",
+    "ugeoversigt",
+    "sprog",
+)
 NOTIFY_CHOICES = ("auto", "slack", "email", "both", "none")
 _YES = {"ja", "yes", "true", "1", "x"}
 _NO = {"nej", "no", "false", "0", ""}
@@ -80,6 +111,8 @@ class _Row:
     notify: str | None = None
     digest: bool | None = None
     language: str | None = None
+    #: False when the file has no organisation column: keep the seat's organisation.
+    has_organisation: bool = True
 
 
 def valid_email(value: str) -> bool:
@@ -98,6 +131,12 @@ def _reader(text: str) -> csv.DictReader[str]:
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     return csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _column(heading: str) -> str:
+    """The column a heading names: the English name, or its Danish alias."""
+    name = unicodedata.normalize("NFC", heading.strip().lower())
+    return COLUMN_ALIASES.get(name, name)
 
 
 def _refused_text(value: str, field: str, language: str) -> str | None:
@@ -147,7 +186,8 @@ def _parse_row(
             language,
             "members.reject.bad_role",
             role=value.get("role", ""),
-            roles=", ".join(r.value for r in Role),
+            roles=", ".join(t("da", f"role.{r.value}") for r in Role),
+            english=", ".join(r.value for r in Role),
         )
     organisation = unicodedata.normalize("NFC", value.get("organisation") or "") or None
     if organisation and len(organisation) > 100:
@@ -173,7 +213,17 @@ def _parse_row(
     if person_language and person_language not in ("da", "en"):
         return t(language, "members.reject.bad_language", language=person_language)
     return _Row(
-        line, council, name, email, organisation, role, slack_id, notify, digest, person_language
+        line,
+        council,
+        name,
+        email,
+        organisation,
+        role,
+        slack_id,
+        notify,
+        digest,
+        person_language,
+        has_organisation="organisation" in value,
     )
 
 
@@ -205,7 +255,7 @@ async def import_members(
     except UnicodeDecodeError:
         raise user_error(InputError, "members.bad_encoding") from None
     reader = _reader(text)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    header = [_column(h) for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if missing or unknown:
@@ -214,7 +264,8 @@ async def import_members(
             "members.bad_header",
             missing=", ".join(missing) or "-",
             unknown=", ".join(unknown) or "-",
-            expected=",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS),
+            expected=",".join(ALL_COLUMNS),
+            danish=",".join(DANISH_COLUMNS),
         )
     reader.fieldnames = header
 
@@ -350,9 +401,10 @@ async def _apply(
         seats[(person.id, council.id)] = membership
         outcome = "added"
     else:
-        seat_changes = audit.apply_changes(
-            membership, {"role": row.role.value, "organisation": row.organisation}
-        )
+        seat: dict[str, object] = {"role": row.role.value}
+        if row.has_organisation:
+            seat["organisation"] = row.organisation
+        seat_changes = audit.apply_changes(membership, seat)
         if seat_changes:
             membership.updated_at = now
         outcome = "updated" if seat_changes or person_changes else "unchanged"
@@ -386,6 +438,12 @@ class MemberView:
     role: str
     organisation: str | None
     slack_id: str | None
+    #: How the person gets reminders (auto, slack, email, both, none).
+    notify: str = "auto"
+    #: Opted in to the Monday digest.
+    digest: bool = False
+    #: "da", "en", or None for the configured default.
+    language: str | None = None
 
 
 async def list_members(session: AsyncSession, council: Council) -> list[MemberView]:
@@ -396,5 +454,8 @@ async def list_members(session: AsyncSession, council: Council) -> list[MemberVi
         .order_by(Membership.role, Person.name)
     )
     return [
-        MemberView(p.name, p.email, m.role, m.organisation, p.slack_id) for p, m in result.all()
+        MemberView(
+            p.name, p.email, m.role, m.organisation, p.slack_id, p.notify, p.digest, p.language
+        )
+        for p, m in result.all()
     ]
