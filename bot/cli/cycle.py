@@ -72,12 +72,12 @@ def register(app: typer.Typer, state: CliState) -> None:
                     t(language, f"cycle.show.col.{c}")
                     for c in ("date", "weekday", "event", "key", "owner", "status")
                 ],
-                        r.key,
                 [
                     [
                         format_date(r.date, language),
                         weekday_name(r.date, language),
                         r.title(language),
+                        r.key,
                         t(language, f"owner.{r.owner}"),
                         t(language, "status.passed")
                         if r.date < today

@@ -112,12 +112,12 @@ def register(app: typer.Typer, state: CliState) -> None:
                         t(language, f"role.{m.role}"),
                         m.organisation or "",
                         m.slack_id or "",
+                        m.notify,
+                        t(language, "members.yes" if m.digest else "members.no"),
+                        m.language or t(language, "members.default_language"),
                     ]
                     for m in members
                 ],
             )
 
-                        m.notify,
-                        t(language, "members.yes" if m.digest else "members.no"),
-                        m.language or t(language, "members.default_language"),
         run(state, body)
