@@ -29,10 +29,11 @@ from bot.i18n import user_error
 from bot.observability import Metrics, log_event
 from bot.services.app import AppContext
 from bot.services.feeds import feed
-from bot.services.hearings import close_due_hearings
+from bot.services.hearing_lifecycle import close_due_hearings
 from bot.services.reminders import after_sent, conditions, send_window
 from bot.services.setup import refresh
 from bot.slack_app import build_slack_app, http_route, match_people_by_email
+from bot.start_report import start_lines
 from bot.web import build_web_app
 from scheduler.errors import ConfigError
 from scheduler.timer import Timer
@@ -295,14 +296,19 @@ async def serve(
         if deps is not None:
             deps.background(match_people_by_email(deps))
         bound = [a for a in runner.addresses if isinstance(a, tuple)]
+        address = f"{host}:{bound[0][1] if bound else port}"
         log_event(
             log,
             "started",
-            http=f"{host}:{bound[0][1] if bound else port}",
+            http=address,
             channels=",".join(sorted(channels)),
             slack=transport,
             worker=worker.worker_id,
         )
+        for line in start_lines(
+            ctx.config, transport=transport, mode=mode, http=f"http://{address}"
+        ):
+            log.info("%s", line)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with suppress(NotImplementedError, RuntimeError):
@@ -312,4 +318,5 @@ async def serve(
         await stop.wait()
         log_event(log, "stopping")
         timer.shutdown()
+        await timer.wait_idle()
         await worker.wait_idle()

@@ -69,6 +69,12 @@ class Timer:
         self.next_wake: datetime | None = None
         self._waking = False
         self._again = False
+        # Our own flag: APScheduler 3.11 defers the real shutdown to the event loop, so
+        # ``scheduler.running`` is still True right after the first ``shutdown()``.
+        self._stopped = False
+        # The wake-up or re-plan in progress: APScheduler's shutdown cancels running
+        # jobs, so the work runs in tasks of ours that it cannot reach (see _owned).
+        self._tasks: set[asyncio.Future[None]] = set()
 
     @property
     def running(self) -> bool:
@@ -77,13 +83,13 @@ class Timer:
     def start(self) -> None:
         self._scheduler.start()
         self._scheduler.add_job(
-            self._run_wake,
+            self._wake_job,
             IntervalTrigger(seconds=self._sweep_seconds, timezone=self._tz),
             id=SWEEP,
             replace_existing=True,
         )
         self._scheduler.add_job(
-            self._run_daily,
+            self._daily_job,
             CronTrigger(hour=self._daily_at.hour, minute=self._daily_at.minute, timezone=self._tz),
             id=DAILY,
             replace_existing=True,
@@ -92,6 +98,8 @@ class Timer:
 
     def poke(self, at: datetime | None = None) -> None:
         """Wake the worker at ``at`` (now when None or in the past)."""
+        if self._stopped:
+            return  # a wake-up that ends after the shutdown schedules nothing
         now = self._now()
         when = now if at is None or at < now else at
         if self._waking and when <= now + timedelta(seconds=self.NEAR):
@@ -101,19 +109,50 @@ class Timer:
             return
         self.next_wake = when
         self._scheduler.add_job(
-            self._run_wake,
+            self._wake_job,
             DateTrigger(run_date=when.astimezone(UTC)),
             id=WAKE,
             replace_existing=True,
         )
+
+    async def _owned(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` in a task the timer owns and wait for it through a shield.
+
+        APScheduler 3.11's shutdown cancels the jobs still running, which would stop a
+        delivery in the middle of a database call (and log the CancelledError as a job
+        error); the work finishes instead, and :meth:`wait_idle` waits for it.
+        """
+        if self._stopped:
+            return
+        task = asyncio.ensure_future(work())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not self._stopped:
+                raise
+            # Cancelled by the scheduler's shutdown: the task goes on, wait_idle awaits it.
+
+    async def _wake_job(self) -> None:
+        await self._owned(self._run_wake)
+
+    async def _daily_job(self) -> None:
+        await self._owned(self._run_daily)
+
+    async def wait_idle(self) -> None:
+        """Return once the wake-up or re-plan in progress at the shutdown has ended."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _run_wake(self) -> None:
         if self._waking:
             self._again = True
             return
         self._waking = True
+        upcoming: datetime | None = None
         try:
-            while True:
+            while not self._stopped:
                 self._again = False
                 try:
                     upcoming = await self._wake()
@@ -147,5 +186,10 @@ class Timer:
         return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
 
     def shutdown(self) -> None:
+        """Stop the scheduler; a second call (the exit stack after a clean stop) does
+        nothing, where APScheduler would log ``SchedulerNotRunningError`` from the loop."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)

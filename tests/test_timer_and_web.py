@@ -72,6 +72,40 @@ async def test_a_poke_during_a_wake_up_makes_it_look_again() -> None:
     assert release.is_set() and calls == 2
 
 
+async def test_a_shutdown_twice_during_a_wake_up_lets_it_finish_and_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The runner stops the timer after the signal and again from its exit stack;
+    APScheduler defers the real shutdown and cancels running jobs."""
+    clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    entered, release = asyncio.Event(), asyncio.Event()
+    finished: list[bool] = []
+    loop_errors: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
+
+    async def wake() -> datetime | None:
+        entered.set()
+        await release.wait()
+        finished.append(True)
+        return None
+
+    async def daily() -> None:
+        return None
+
+    timer = Timer(wake=wake, daily=daily, tz=CPH, now=clock.now)
+    timer.start()
+    await asyncio.wait_for(entered.wait(), 30)
+    timer.shutdown()
+    timer.shutdown()
+    idle = asyncio.create_task(timer.wait_idle())
+    release.set()
+    await asyncio.wait_for(idle, 30)
+    assert finished == [True], "the wake-up in progress ran to its end"
+    assert not timer.running
+    assert loop_errors == []
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
+
+
 def _message(subject: str, address: str = "anna@example.dk") -> Message:
     return Message(row_id=7, key="cycle:1/d7/email/person:1", address=address,
                    subject=subject, text="Hej", html="<p>Hej</p>")  # fmt: skip

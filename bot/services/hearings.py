@@ -435,14 +435,3 @@ async def register_absence(
     )
     await replan_hearings(session, ctx, list(open_seats.scalars()))
     return absence
-
-
-async def close_due_hearings(ctx: AppContext) -> list[int]:
-    """Close the open hearings whose grace after the deadline has run out.
-
-    Lives in :mod:`bot.services.hearing_lifecycle`; this name stays for the runner's
-    timer, which imports it from here (imported on call: that module imports this).
-    """
-    from bot.services import hearing_lifecycle
-
-    return await hearing_lifecycle.close_due_hearings(ctx)
