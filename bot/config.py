@@ -281,6 +281,10 @@ class Secrets(BaseModel):
         return cls(**{name: environ.get(name.upper()) or None for name in cls.model_fields})
 
 
+#: ``Config.source`` when no file was found: only the embedded defaults (no councils).
+BUILT_IN_SOURCE = "(built-in defaults)"
+
+
 class Config(BaseModel):
     """Everything the application needs to start, loaded once."""
 
@@ -395,7 +399,7 @@ def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = Non
         path = cwd / "config.toml"
         if not path.is_file():
             path = None
-    source = str(path) if path else "(built-in defaults)"
+    source = str(path) if path else BUILT_IN_SOURCE
 
     data: dict[str, Any] = {}
     if path is not None:

@@ -81,6 +81,10 @@ class Database:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         file_db = bool(parsed.database) and parsed.database != ":memory:"
+        #: The SQLite file, which connecting creates: commands that only read look first.
+        self.sqlite_file: Path | None = (
+            Path(str(parsed.database)).expanduser() if self.is_sqlite and file_db else None
+        )
         if self.is_sqlite and file_db:
             folder = Path(str(parsed.database)).expanduser().resolve().parent
             if not folder.is_dir():
@@ -153,7 +157,18 @@ class Database:
             ) from None
 
     async def check_schema(self) -> None:
-        """Fail with a clear message unless the schema is at the newest migration."""
+        """Fail with a clear message unless the schema is at the newest migration.
+
+        An SQLite file that does not exist (or is empty) is reported without opening it,
+        since opening it would leave an empty ``aarshjul.db`` behind.
+        """
+        if self.sqlite_file is not None and not _has_content(self.sqlite_file):
+            path = self.sqlite_file.resolve()
+            raise DatabaseError(
+                f"there is no database at {path} yet: run `aarshjul init` first",
+                key="db.no_database",
+                path=path,
+            )
 
         def current(connection: Connection) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
@@ -183,6 +198,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _has_content(path: Path) -> bool:
+    """Whether ``path`` is a file with something in it (an SQLite database)."""
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def unavailable(exc: BaseException) -> str | None:

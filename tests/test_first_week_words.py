@@ -6,11 +6,14 @@ SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pytest
 
 from tests import test_cli
 from tests.cli_runner import Cli
-from tests.conftest import snapshot_url
+from tests.conftest import REPO, snapshot_url
 
 #: The CLI tests' fixtures: a copy of config.toml, and the same after ``aarshjul init``.
 cli, ready = test_cli.cli, test_cli.ready
@@ -107,3 +110,61 @@ def test_bad_header_names_the_danish_columns(ready: Cli, tmp_path: Path) -> None
         "members", "import", str(csv),
         says=("råd,navn,e-mail,organisation,rolle", "mangler: email, role", "ukendte: telefon"),
     )  # fmt: skip
+
+
+# Point 15: a command before init says what to do and leaves no empty aarshjul.db.
+
+READ_COMMANDS = [
+    ("cycle", "show", "--council", LBR),
+    ("members", "list", "--council", LBR),
+    ("councils", "list"),
+    ("outbox", "status"),
+    ("remind", "plan", "--until", "2027-01-31"),
+    ("hearing", "list"),
+    ("seminar", "list"),
+]
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: " ".join(a[:2]))
+@pytest.mark.parametrize("empty_file", [False, True], ids=["no file", "empty file"])
+def test_a_command_before_init_creates_no_database_and_says_run_init(
+    tmp_path: Path, args: tuple[str, ...], empty_file: bool
+) -> None:
+    path = tmp_path / "aarshjul.db"
+    if empty_file:
+        path.touch()  # what every command used to leave behind
+    config = tmp_path / "config.toml"
+    shutil.copy(REPO / "config.toml", config)
+    cli = Cli(f"sqlite+aiosqlite:///{path}", config)
+    result = cli(*args)
+    assert result.exit_code == 1, result.stdout
+    assert "der er ingen database i" in result.stderr and "kør 'aarshjul init' først" in (
+        result.stderr
+    )
+    assert path.exists() is empty_file
+    if empty_file:
+        assert path.stat().st_size == 0
+
+
+def test_init_without_a_config_file_says_where_it_looked_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "aarshjul.db"
+    cli = Cli(f"sqlite+aiosqlite:///{path}", tmp_path / "config.toml", AARSHJUL_CONFIG=None)
+    result = cli("init")
+    assert result.exit_code == 1, result.stdout
+    assert f"der er ingen config.toml i {tmp_path}" in result.stderr
+    assert "AARSHJUL_CONFIG=sti/til/config.toml" in result.stderr
+    assert "(built-in defaults)" not in result.stdout + result.stderr
+    assert not path.exists()
+
+
+def test_init_with_a_config_without_councils_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[general]\nlanguage = "en"\n', encoding="utf-8")
+    path = tmp_path / "aarshjul.db"
+    result = Cli(f"sqlite+aiosqlite:///{path}", config)("init")
+    assert result.exit_code == 1
+    assert f"{config} has no [[councils]]" in result.stderr
+    assert not path.exists()

@@ -24,6 +24,7 @@ def register(app: typer.Typer, state: CliState) -> None:
     ) -> None:
         async def body(ctx: AppContext) -> None:
             language = ctx.language
+            _refuse_without_councils(ctx)
             years = sorted({ctx.today().year, ctx.today().year + 1, *(year or [])})
             for y in years:
                 check_year(y)
@@ -61,3 +62,22 @@ def register(app: typer.Typer, state: CliState) -> None:
             )
 
         run(state, body, require_schema=False)
+
+
+def _refuse_without_councils(ctx: "AppContext") -> None:
+    """Stop ``init`` before it creates anything when no council is configured.
+
+    Without a config.toml (run from another folder, AARSHJUL_CONFIG unset) the built-in
+    defaults hold no council: creating an empty database would only hide the mistake.
+    """
+    if ctx.config.settings.councils:
+        return
+    from pathlib import Path
+
+    from bot.config import BUILT_IN_SOURCE, CONFIG_ENV
+    from bot.i18n import user_error
+    from scheduler.errors import ConfigError
+
+    if ctx.config.source == BUILT_IN_SOURCE:
+        raise user_error(ConfigError, "init.no_config", folder=Path.cwd(), variable=CONFIG_ENV)
+    raise user_error(ConfigError, "init.no_councils", source=ctx.config.source)
