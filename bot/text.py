@@ -63,13 +63,23 @@ def clean_line(value: str, *, field: str, limit: int) -> str:
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
         raise user_error(InputError, "text.empty", field=field)
+    refuse_forbidden(text, field)
+    if len(text) > limit:
+        raise user_error(InputError, "text.too_long", field=field, limit=limit, length=len(text))
+    return text
+
+
+def refuse_forbidden(text: str, field: str) -> None:
+    """Refuse a one-line text holding a control, bidi or zero-width character.
+
+    Raises:
+        InputError: ``text.bad_char`` naming the field, the position and the code point
+            (the field lets a form show the error under it).
+    """
     found = forbidden_at(text)
     if found is not None:
         position, code = found
         raise user_error(InputError, "text.bad_char", field=field, position=position, code=code)
-    if len(text) > limit:
-        raise user_error(InputError, "text.too_long", field=field, limit=limit, length=len(text))
-    return text
 
 
 def clean_long(value: str) -> str:

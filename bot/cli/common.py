@@ -11,19 +11,21 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from sqlalchemy.exc import DBAPIError
 
 from bot.config import Config, load_config
 from bot.i18n import error_text, t, user_error
-from bot.services.app import AppContext, open_app
-from bot.services.hearing_lists import PAGE_SIZE, Page
 from bot.text import read_bounded
 from scheduler.clock import Clock, SystemClock
 from scheduler.errors import AarshjulError, InputError
-from storage.db import explain
+
+if TYPE_CHECKING:
+    # The database stack is imported by the commands that use it, when they run
+    # (``run`` below), so ``aarshjul --help`` starts without SQLAlchemy.
+    from bot.services.app import AppContext
+    from bot.services.hearing_lists import Page
 
 
 @dataclass
@@ -69,6 +71,11 @@ def run(
     require_schema: bool = True,
 ) -> None:
     """Load the configuration, open the app, run ``body``; turn our errors into exit 1."""
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.services.app import open_app
+    from storage.db import explain
+
     try:
         config: Config = state.config or load_config()
     except AarshjulError as exc:
@@ -173,6 +180,8 @@ async def paged_rows(
     when a single page has more after it, a hint (on stderr, so ``--json`` output stays
     a plain list) says how to see the rest.
     """
+    from bot.services.hearing_lists import PAGE_SIZE
+
     if every:
         rows: list[Any] = []
         offset: int | None = 0
@@ -218,3 +227,19 @@ def list_options(language: str) -> ListOptions:
         page=typer.Option("--page", min=1, help=t(language, "cli.help.page")),
         every=typer.Option("--all", help=t(language, "cli.help.all")),
     )
+
+
+def go_ahead(warnings: Sequence[str], *, yes: bool, language: str, question: str) -> bool:
+    """Print each warning on stderr; at a terminal ask ``question`` unless ``--yes``.
+    In a script (no terminal) the warnings are printed and the command goes ahead,
+    as ``hearing open`` does. False when the person at the terminal said no."""
+    for warning in warnings:
+        typer.echo(f"{t(language, 'hearing.warn.label')}: {warning}", err=True)
+    if not warnings or yes or not at_terminal():
+        return True
+    return typer.confirm(question, err=True)
+
+
+def at_terminal() -> bool:
+    """Whether a person can answer a question (stdin is a terminal)."""
+    return sys.stdin.isatty()

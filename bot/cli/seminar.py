@@ -1,7 +1,7 @@
 """``aarshjul seminar create|invite|update|cancel|list|attendees|ics``: meetings, invitations."""
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,21 +16,9 @@ from bot.cli.common import (
     write_stdout,
 )
 from bot.i18n import t
-from bot.services.app import AppContext
-from bot.services.hearing_lists import Page
-from bot.services.hearings import Actor
-from bot.services.meeting_lists import upcoming_meetings
-from bot.services.meetings import (
-    MeetingDraft,
-    cancel_meeting,
-    create_meeting,
-    current_calendar,
-    invite,
-    meeting_view,
-    parse_local,
-    update_meeting,
-)
-from storage.models import Council, Meeting
+
+if TYPE_CHECKING:
+    from bot.services.app import AppContext
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -61,9 +49,15 @@ def register(app: typer.Typer, state: CliState) -> None:
             list[str] | None,
             typer.Option("--invite", help=t(lang, "cli.help.seminar_invite_email")),
         ] = None,
+        yes: Annotated[bool, typer.Option("--yes", help=t(lang, "cli.help.seminar_yes"))] = False,
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> int | None:
+            from bot.cli.common import go_ahead
+            from bot.services.hearings import Actor
+            from bot.services.meeting_input import meeting_warnings
+            from bot.services.meetings import MeetingDraft, create_meeting, parse_local
+
             draft = MeetingDraft(
                 council_keys=tuple(council),
                 title=title,
@@ -74,6 +68,11 @@ def register(app: typer.Typer, state: CliState) -> None:
                 agenda=agenda,
                 extra=tuple(extra or ()),
             )
+            warnings = meeting_warnings(ctx, draft.start, draft.end, ctx.language)
+            question = t(ctx.language, "meeting.warn.confirm_create")
+            if not go_ahead(warnings, yes=yes, language=ctx.language, question=question):
+                typer.echo(t(ctx.language, "meeting.warn.stopped"), err=True)
+                return 1
             async with ctx.db.transaction() as session:
                 view = await create_meeting(session, ctx, Actor(actor(by)), draft)
             typer.echo(str(view.meeting.id))
@@ -86,6 +85,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                 ),
                 err=True,
             )
+            return None
 
         run(state, body)
 
@@ -93,7 +93,10 @@ def register(app: typer.Typer, state: CliState) -> None:
     def invite_command(
         meeting_id: Annotated[str, id_arg], by: Annotated[str | None, by_opt] = None
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.hearings import Actor
+            from bot.services.meetings import invite
+
             async with ctx.db.transaction() as session:
                 view, queued = await invite(session, ctx, Actor(actor(by)), meeting_id)
             typer.echo(t(ctx.language, "meeting.cli.invited", id=view.meeting.id, queued=queued))
@@ -112,17 +115,34 @@ def register(app: typer.Typer, state: CliState) -> None:
         location: Annotated[
             str | None, typer.Option("--location", help=t(lang, "cli.help.seminar_location"))
         ] = None,
+        yes: Annotated[bool, typer.Option("--yes", help=t(lang, "cli.help.seminar_yes"))] = False,
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> int | None:
+            from bot.cli.common import go_ahead
+            from bot.services.hearings import Actor
+            from bot.services.meeting_input import meeting_warnings, new_times
+            from bot.services.meetings import get_meeting, parse_local, update_meeting
+
+            start_at = parse_local(start, ctx, "--start") if start else None
+            end_at = parse_local(end, ctx, "--end") if end else None
+            if start_at or end_at:
+                async with ctx.db.session() as session:
+                    current = await get_meeting(session, meeting_id)
+                moved = new_times(current, start_at, end_at)
+                warnings = meeting_warnings(ctx, *moved, ctx.language)
+                question = t(ctx.language, "meeting.warn.confirm_update")
+                if not go_ahead(warnings, yes=yes, language=ctx.language, question=question):
+                    typer.echo(t(ctx.language, "meeting.warn.stopped"), err=True)
+                    return 1
             async with ctx.db.transaction() as session:
                 view, queued = await update_meeting(
                     session,
                     ctx,
                     Actor(actor(by)),
                     meeting_id,
-                    start=parse_local(start, ctx, "--start") if start else None,
-                    end=parse_local(end, ctx, "--end") if end else None,
+                    start=start_at,
+                    end=end_at,
                     location=location,
                 )
             typer.echo(
@@ -134,6 +154,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                     queued=queued,
                 )
             )
+            return None
 
         run(state, body)
 
@@ -141,7 +162,10 @@ def register(app: typer.Typer, state: CliState) -> None:
     def cancel_command(
         meeting_id: Annotated[str, id_arg], by: Annotated[str | None, by_opt] = None
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.hearings import Actor
+            from bot.services.meetings import cancel_meeting
+
             async with ctx.db.transaction() as session:
                 view, queued = await cancel_meeting(session, ctx, Actor(actor(by)), meeting_id)
             typer.echo(t(ctx.language, "meeting.cli.cancelled", id=view.meeting.id, queued=queued))
@@ -157,7 +181,11 @@ def register(app: typer.Typer, state: CliState) -> None:
         page: Annotated[int, listing.page] = 1,
         every: Annotated[bool, listing.every] = False,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.hearing_lists import Page
+            from bot.services.meeting_lists import upcoming_meetings
+            from storage.models import Council, Meeting
+
             language = ctx.language
             now = ctx.clock.now()
             async with ctx.db.session() as session:
@@ -208,7 +236,9 @@ def register(app: typer.Typer, state: CliState) -> None:
         meeting_id: Annotated[str, id_arg],
         as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.meetings import meeting_view
+
             language = ctx.language
             async with ctx.db.session() as session:
                 view = await meeting_view(session, meeting_id)
@@ -241,7 +271,9 @@ def register(app: typer.Typer, state: CliState) -> None:
 
     @group.command("ics", help=t(lang, "cli.help.seminar_ics"))
     def ics_command(meeting_id: Annotated[str, id_arg]) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.meetings import current_calendar, meeting_view
+
             async with ctx.db.session() as session:
                 view = await meeting_view(session, meeting_id)
             write_stdout(current_calendar(ctx, view).decode("utf-8"))
