@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+from slack_sdk.models.views import View
 from sqlmodel import select
 
 from bot.blocks import SEMINAR_VIEW
@@ -20,19 +21,28 @@ from tests.slack_world import slack_world
 from tests.test_slack_hearing import START, blocks_of, view_of
 
 
-def seminar_values(day: str, extra: str = "direktor@jobcenter.example.dk") -> dict[str, object]:
+def seminar_values(
+    day: str,
+    extra: str = "direktor@jobcenter.example.dk",
+    *,
+    start: str = "09:00",
+    end: str = "15:00",
+    title: str = "Planseminar 2028",
+    location: str = "Rådhuset",
+    agenda: str = "1. Mål",
+) -> dict[str, object]:
     def value(block: str, kind: str, **v: object) -> dict[str, object]:
         return {block: {block: {"type": kind, **v}}}
 
     return {
         **value("council", "static_select", selected_option={"value": "lbr-test"}),
-        **value("title", "plain_text_input", value="Planseminar 2028"),
+        **value("title", "plain_text_input", value=title),
         **value("date", "datepicker", selected_date=day),
-        **value("start", "timepicker", selected_time="09:00"),
-        **value("end", "timepicker", selected_time="15:00"),
-        **value("location", "plain_text_input", value="Rådhuset"),
+        **value("start", "timepicker", selected_time=start),
+        **value("end", "timepicker", selected_time=end),
+        **value("location", "plain_text_input", value=location),
         **value("url", "url_text_input", value=None),
-        **value("agenda", "plain_text_input", value="1. Mål"),
+        **value("agenda", "plain_text_input", value=agenda),
         **value("extra", "plain_text_input", value=extra),
     }
 
@@ -46,7 +56,7 @@ async def test_a_meeting_from_the_form_with_answers_by_button(
         form = view_of(await w.api_call("views.open"))
         assert form["callback_id"] == SEMINAR_VIEW
         status, body, _ = await w.interact(
-            w.submission("USOFIE01", SEMINAR_VIEW, seminar_values("2027-03-29"))
+            w.submission("USOFIE01", SEMINAR_VIEW, seminar_values("2027-03-30"))
         )
         assert status == 200 and json.loads(body) == {"response_action": "clear"}
         async with w.ctx.db.session() as s:
@@ -58,7 +68,7 @@ async def test_a_meeting_from_the_form_with_answers_by_button(
         await w.drain()
         dm = next(p for p in slack.posted() if p.args["channel"] == "DBO00001")
         text = json.dumps(blocks_of(dm), ensure_ascii=False)
-        assert "mandag den 29. marts 2027 kl. 09:00–15:00" in text and "Rådhuset" in text
+        assert "tirsdag den 30. marts 2027 kl. 09:00–15:00" in text and "Rådhuset" in text
         assert "meeting_rsvp_yes" in text and "Deltager ikke" in text
 
         pressed = w.button("UBO00001", "meeting_rsvp_yes", f"{meeting.id}:yes")
@@ -168,3 +178,72 @@ async def test_a_cycle_meeting_prompts_the_secretary_who_creates_it_from_the_pro
             )
         assert meeting.cycle_event_id == seminar.id
         assert left == []
+
+
+async def test_each_error_goes_under_its_own_field_in_words(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+
+        async def errors(**kw: str) -> dict[str, str]:
+            values = seminar_values(kw.pop("day", "2027-03-30"), **kw)
+            status, body, _ = await w.interact(w.submission("USOFIE01", SEMINAR_VIEW, values))
+            assert status == 200
+            answer = json.loads(body)
+            assert answer["response_action"] == "errors", answer
+            return answer["errors"]
+
+        long_place = await errors(location="Rådhuset " * 70)
+        assert list(long_place) == ["location"]
+        assert "Sted" in long_place["location"] and "500" in long_place["location"]
+        assert "'location'" not in long_place["location"]
+        bad_title = await errors(title="Plan\u200bseminar")
+        assert list(bad_title) == ["title"] and "'Titel'" in bad_title["title"]
+        # The repeated autumn hour, under the field that holds it, naming both times.
+        twice = await errors(day="2027-10-31", start="01:00", end="02:30")
+        assert list(twice) == ["end"]
+        assert "02:30 +02:00 (00:30 UTC)" in twice["end"] and "Slut" in twice["end"]
+        assert "02:30 +01:00 (01:30 UTC)" in twice["end"]
+        async with w.ctx.db.session() as s:
+            assert (await s.execute(select(Meeting))).first() is None
+
+
+async def test_a_closed_day_is_asked_about_before_the_invitations_go_out(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        agenda = "1. Mål & midler\n" * 150
+        values = seminar_values("2027-03-25", agenda=agenda)
+        status, body, _ = await w.interact(w.submission("USOFIE01", SEMINAR_VIEW, values))
+        answer = json.loads(body)
+        assert status == 200 and answer["response_action"] == "update", answer
+        again = answer["view"]
+        View(**again).validate_json()
+        shown = json.dumps(again, ensure_ascii=False)
+        assert "Mødet ligger på en lukkedag: torsdag den 25. marts 2027 (Skærtorsdag)." in shown
+        # Everything typed is still there, the agenda whole.
+        by_block = {b.get("block_id"): b for b in again["blocks"]}
+        assert by_block["agenda"]["element"]["initial_value"] == agenda
+        assert by_block["location"]["element"]["initial_value"] == "Rådhuset"
+        assert by_block["date"]["element"]["initial_date"] == "2027-03-25"
+        box = by_block["closed_day_ok"]["element"]["options"][0]
+        async with w.ctx.db.session() as s:
+            assert (await s.execute(select(Meeting))).first() is None
+            assert (await s.execute(select(OutboxMessage))).first() is None
+        # Ticking the box for another day does not count: the new day is asked about.
+        ticked = {
+            "closed_day_ok": {"closed_day_ok": {"type": "checkboxes", "selected_options": [box]}}
+        }
+        moved = {**seminar_values("2027-03-29", agenda=agenda), **ticked}
+        status, body, _ = await w.interact(w.submission("USOFIE01", SEMINAR_VIEW, moved))
+        assert json.loads(body)["response_action"] == "update"
+        assert "(Anden påskedag)" in json.dumps(json.loads(body)["view"], ensure_ascii=False)
+        # Ticked for this day: the meeting is made and the invitations go out.
+        status, body, _ = await w.interact(
+            w.submission("USOFIE01", SEMINAR_VIEW, {**values, **ticked})
+        )
+        assert json.loads(body) == {"response_action": "clear"}
+        async with w.ctx.db.session() as s:
+            meeting = (await s.execute(select(Meeting))).scalar_one()
+            rows = (await s.execute(select(OutboxMessage))).scalars().all()
+        assert meeting.agenda == agenda.strip() and len(rows) == 9

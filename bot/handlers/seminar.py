@@ -22,14 +22,15 @@ from bot.blocks import (
 from bot.handlers.common import (
     refusal,
     register_more_button,
-    selected,
     shielded,
     words,
 )
-from bot.i18n import error_text, format_date, user_error
+from bot.handlers.seminar_form import confirmed, form_error, form_values, seminar_modal
+from bot.i18n import format_date, user_error
 from bot.i18n import t as plain_t
 from bot.services.hearing_lists import councils_of
 from bot.services.hearings import Actor
+from bot.services.meeting_input import meeting_warnings
 from bot.services.meeting_lists import upcoming_meetings
 from bot.services.meetings import (
     MeetingDraft,
@@ -44,78 +45,11 @@ from bot.slack_app import SlackDeps
 from bot.slack_text import bold, join, slack_t
 from scheduler.errors import AarshjulError, InputError
 from scheduler.model import Role
-from storage.models import Council, CycleEvent, Person
-
-#: Which field of the form an error belongs to.
-FIELD = {
-    "meeting.error.no_title": "title",
-    "meeting.error.bad_email": "extra",
-    "meeting.error.end_before_start": "end",
-    "meeting.error.past": "date",
-    "meeting.error.bad_time": "start",
-    "meeting.error.no_such_time": "start",
-    "hearing.error.bad_url": "url",
-    "meeting.error.too_long": "agenda",
-}
+from storage.models import CycleEvent, Person
 
 
-def seminar_modal(
-    councils: list[Council],
-    lang: str,
-    *,
-    council_key: str | None = None,
-    title: str = "",
-    day: date | None = None,
-    cycle_event_id: int | None = None,
-) -> dict[str, Any]:
-    """The secretary's form; a cycle event's prompt fills in council, title and date."""
-    options = [{"text": plain(escape(c.name), 75), "value": c.key} for c in councils]
-    council: dict[str, Any] = {"type": "static_select", "action_id": "council", "options": options}
-    chosen = next((o for o in options if o["value"] == council_key), None)
-    if chosen is None and len(options) == 1:
-        chosen = options[0]
-    if chosen:
-        council["initial_option"] = chosen
-    title_el: dict[str, Any] = {"type": "plain_text_input", "max_length": 200}
-    if title:
-        title_el["initial_value"] = title[:200]
-    date_el: dict[str, Any] = {"type": "datepicker"}
-    if day:
-        date_el["initial_date"] = day.isoformat()
-
-    def field(block: str, label: str, element: dict[str, Any], optional: bool = False) -> dict:
-        return {
-            "type": "input",
-            "block_id": block,
-            "optional": optional,
-            "label": plain(slack_t(lang, f"seminar.modal.{label}")),
-            "element": {**element, "action_id": block},
-        }
-
-    return {
-        "type": "modal",
-        "callback_id": SEMINAR_VIEW,
-        "private_metadata": json.dumps({"cycle_event_id": cycle_event_id}),
-        "title": plain(slack_t(lang, "seminar.modal.title"), 24),
-        "submit": plain(slack_t(lang, "seminar.modal.submit"), 24),
-        "close": plain(slack_t(lang, "hearing.modal.cancel"), 24),
-        "blocks": [
-            field("council", "council", council),
-            field("title", "what", title_el),
-            field("date", "date", date_el),
-            field("start", "start", {"type": "timepicker", "initial_time": "09:00"}),
-            field("end", "end", {"type": "timepicker", "initial_time": "15:00"}),
-            field("location", "location", {"type": "plain_text_input"}, optional=True),
-            field("url", "url", {"type": "url_text_input"}, optional=True),
-            field(
-                "agenda",
-                "agenda",
-                {"type": "plain_text_input", "multiline": True, "max_length": 3000},
-                optional=True,
-            ),
-            field("extra", "extra", {"type": "plain_text_input"}, optional=True),
-        ],
-    }
+class NotYet(Exception):
+    """The form is valid but falls on a closed day not yet confirmed: roll back, ask."""
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
@@ -241,30 +175,49 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 errors={"council": slack_t(lang, "hearing.error.unknown_person")},
             )
             return
-        day = selected(values, "date") or ""
+        filled = form_values(values)
+        event_id = json.loads(view.get("private_metadata") or "{}").get("cycle_event_id")
+        day = filled.get("date", "")
+        who = Actor(f"slack:{user}", person)
         try:
             date.fromisoformat(day)
             draft = MeetingDraft(
-                council_keys=(selected(values, "council") or "",),
-                title=selected(values, "title") or "",
-                start=parse_local(f"{day} {selected(values, 'start') or ''}", ctx, "start"),
-                end=parse_local(f"{day} {selected(values, 'end') or ''}", ctx, "end"),
-                location=selected(values, "location"),
-                url=selected(values, "url"),
-                agenda=selected(values, "agenda") or "",
-                extra=tuple(a for a in re.split(r"[,;\s]+", selected(values, "extra") or "") if a),
-                cycle_event_id=json.loads(view.get("private_metadata") or "{}").get(
-                    "cycle_event_id"
-                ),
+                council_keys=(filled.get("council", ""),),
+                title=filled.get("title", ""),
+                start=parse_local(f"{day} {filled.get('start', '')}", ctx, "start"),
+                end=parse_local(f"{day} {filled.get('end', '')}", ctx, "end"),
+                location=filled.get("location"),
+                url=filled.get("url"),
+                agenda=filled.get("agenda", ""),
+                extra=tuple(a for a in re.split(r"[,;\s]+", filled.get("extra", "")) if a),
+                cycle_event_id=event_id,
             )
-            who = Actor(f"slack:{user}", person)
+            # A closed day is asked about once the rest is valid, and again if the
+            # times change after the box was ticked.
+            warnings = meeting_warnings(ctx, draft.start, draft.end, lang)
+            asked = f"{draft.start.isoformat()}/{draft.end.isoformat()}"
             async with ctx.db.transaction() as session:
                 created = await create_meeting(session, ctx, who, draft)
+                if warnings and confirmed(values) != asked:
+                    raise NotYet
                 await invite(session, ctx, who, created.meeting.id or 0)
+        except NotYet:
+            async with ctx.db.session() as session:
+                councils = await councils_of(session, person, [Role.SECRETARY])
+            again = seminar_modal(
+                councils,
+                lang,
+                cycle_event_id=event_id,
+                filled=filled,
+                warnings=warnings,
+                confirm=asked,
+            )
+            await ack(response_action="update", view=again)
+            return
         except AarshjulError as exc:
-            block = FIELD.get(exc.key or "", "council")
+            block, text = form_error(exc, lang)
             refusal(exc, lang, user=user, action="seminar.new")
-            await ack(response_action="errors", errors={block: error_text(exc, lang)[:150]})
+            await ack(response_action="errors", errors={block: text})
             return
         except ValueError:
             await ack(response_action="errors", errors={"date": slack_t(lang, "seminar.bad_date")})
