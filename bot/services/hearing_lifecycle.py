@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,7 +44,7 @@ from scheduler.errors import InputError
 from scheduler.model import Role
 from storage import audit, outbox
 from storage.db import lock_row
-from storage.models import Council, Hearing, HearingInvitee, Membership
+from storage.models import Council, Hearing, HearingInvitee, Membership, OutboxMessage
 
 log = logging.getLogger("aarshjul.hearings")
 
@@ -298,7 +299,10 @@ async def close_hearing(
         entity_id=hearing.id,
     )
     await session.flush()
+    # The reminders and escalations (source hearing:<id>) are withdrawn by the re-plan,
+    # the announcement and invitations still waiting here.
     await replan_hearings(session, ctx, [hearing.id or 0])
+    await withdraw_opening(session, hearing.id or 0, now=now)
     audience = (await load_audiences(session, ctx, [council.id or 0]))[council.id or 0]
     source = f"{MESSAGE_PREFIX}{hearing.id}"
     planned = [
@@ -307,6 +311,31 @@ async def close_hearing(
     ]
     await outbox.enqueue(session, planned, now=now)
     return await hearing_status(session, ctx, hearing.id or 0)
+
+
+#: The one-off messages of an open hearing: a closed one must not send them any more.
+OPENING_SLOTS = ("announce", "invite")
+
+
+async def withdraw_opening(session: AsyncSession, hearing_id: int, *, now: datetime) -> int:
+    """Skip the announcement and invitations of a hearing that are still pending.
+
+    A hearing opened while no ``aarshjul run`` was running, then closed, must not
+    announce itself afterwards. Receipts stay: they confirm an answer that counts in
+    the compiled result. Returns how many rows were withdrawn.
+    """
+    t = OutboxMessage.__table__
+    prefixes = [f"{MESSAGE_PREFIX}{hearing_id}/{slot}/" for slot in OPENING_SLOTS]
+    ids = (
+        await session.execute(
+            select(t.c.id).where(
+                t.c.source == f"{MESSAGE_PREFIX}{hearing_id}",
+                t.c.state == outbox.PENDING,
+                or_(*(t.c.key.startswith(p, autoescape=True) for p in prefixes)),
+            )
+        )
+    ).scalars()
+    return await outbox.skip(session, list(ids), "withdrawn: the hearing was closed", now=now)
 
 
 async def close_due_hearings(ctx: AppContext) -> list[int]:
