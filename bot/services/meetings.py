@@ -10,11 +10,9 @@ is sent once however often the command is repeated.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,10 +22,18 @@ from bot.invites import CANCEL, REQUEST, Invitee, MeetingInvite, invitation
 from bot.services.app import AppContext
 from bot.services.councils import get_council
 from bot.services.hearings import Actor, check_url, get_by_id, require_secretary
+from bot.services.meeting_input import (
+    MAX_AGENDA,
+    MAX_LOCATION,
+    MAX_TITLE,
+    check_times,
+    clean_field,
+    new_times,
+)
+from bot.services.meeting_input import parse_local as parse_local  # re-exported: the CLI's import
 from bot.services.meeting_reminders import MEETING_PROMPTS
 from bot.services.members import valid_email
 from bot.services.reminders import slack_enabled
-from bot.text import clean_long, forbidden_at
 from scheduler.errors import InputError
 from scheduler.model import Role
 from scheduler.planner import Kind, PlannedNotification
@@ -37,42 +43,6 @@ from storage.models import Council, Meeting, MeetingInvitee, Membership, OutboxM
 PLANNED, CANCELLED = "planned", "cancelled"
 RESPONSES = ("yes", "no", "maybe")
 MESSAGE_PREFIX = "meeting-msg:"
-MAX_TITLE, MAX_LOCATION, MAX_AGENDA = 200, 500, 5000
-_TIME = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})\s*$")
-
-
-def parse_local(text: str, ctx: AppContext, option: str) -> datetime:
-    """``YYYY-MM-DD HH:MM`` in the configured zone, as an aware UTC instant."""
-    match = _TIME.match(text or "")
-    if not match:
-        raise user_error(InputError, "meeting.error.bad_time", option=option, value=text[:40])
-    day, hour, minute = match.groups()
-    try:
-        local = datetime.fromisoformat(f"{day}T{int(hour):02d}:{minute}").replace(tzinfo=ctx.tz)
-    except ValueError:
-        raise user_error(
-            InputError, "meeting.error.bad_time", option=option, value=text[:40]
-        ) from None
-    # A wall time that does not exist (the hour skipped in March) is refused.
-    if local.astimezone(UTC).astimezone(ctx.tz).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise user_error(InputError, "meeting.error.no_such_time", option=option, value=text)
-    return local.astimezone(UTC)
-
-
-def _text(value: str | None, name: str, limit: int, *, multiline: bool = False) -> str:
-    """A meeting's text as stored (see :mod:`bot.text`): a one-line field refuses control,
-    bidi and zero-width characters naming the position; the agenda has them stripped."""
-    if multiline:
-        value = clean_long(value or "")
-    else:
-        value = unicodedata.normalize("NFC", value or "").strip()
-        found = forbidden_at(value)
-        if found is not None:
-            position, code = found
-            raise user_error(InputError, "text.bad_char", field=name, position=position, code=code)
-    if len(value) > limit:
-        raise user_error(InputError, "meeting.error.too_long", field=name, limit=limit)
-    return value
 
 
 @dataclass(frozen=True)
@@ -108,15 +78,6 @@ async def get_meeting(
     return await get_by_id(session, Meeting, meeting_id, errors="meeting.error", lock=lock)
 
 
-def _check_times(ctx: AppContext, start: datetime, end: datetime) -> None:
-    if end <= start:
-        raise user_error(InputError, "meeting.error.end_before_start")
-    if start <= ctx.clock.now():
-        raise user_error(InputError, "meeting.error.past")
-    if end - start > timedelta(days=7):
-        raise user_error(InputError, "meeting.error.too_long_meeting")
-
-
 async def create_meeting(
     session: AsyncSession, ctx: AppContext, actor: Actor, draft: MeetingDraft
 ) -> MeetingView:
@@ -126,12 +87,12 @@ async def create_meeting(
     councils = [await get_council(session, key) for key in dict.fromkeys(draft.council_keys)]
     for council in councils:
         await require_secretary(session, actor, council, "meeting.create")
-    title = _text(draft.title, "title", MAX_TITLE)
+    title = clean_field(draft.title, "title", MAX_TITLE)
     if not title:
         raise user_error(InputError, "meeting.error.no_title")
-    _check_times(ctx, draft.start, draft.end)
-    location = _text(draft.location, "location", MAX_LOCATION) or None
-    agenda = _text(draft.agenda, "agenda", MAX_AGENDA, multiline=True)
+    check_times(ctx, draft.start, draft.end)
+    location = clean_field(draft.location, "location", MAX_LOCATION) or None
+    agenda = clean_field(draft.agenda, "agenda", MAX_AGENDA, multiline=True)
     url = check_url(draft.url)
     extra = []
     for address in draft.extra:
@@ -365,11 +326,10 @@ async def update_meeting(
     await require_secretary(session, actor, view.council, "meeting.update")
     if meeting.state == CANCELLED:
         raise user_error(InputError, "meeting.error.cancelled", id=meeting.id)
-    new_start = start or meeting.start_at
-    new_end = end or (meeting.end_at + (new_start - meeting.start_at) if start else meeting.end_at)
-    new_location = _text(location, "location", MAX_LOCATION) if location is not None else None
+    new_start, new_end = new_times(meeting, start, end)
+    new_location = clean_field(location, "location", MAX_LOCATION) if location is not None else None
     if (new_start, new_end) != (meeting.start_at, meeting.end_at):
-        _check_times(ctx, new_start, new_end)
+        check_times(ctx, new_start, new_end)
     changed = (new_start, new_end) != (meeting.start_at, meeting.end_at) or (
         new_location is not None and new_location != (meeting.location or "")
     )
