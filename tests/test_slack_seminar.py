@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 from slack_sdk.models.views import View
 from sqlmodel import select
@@ -12,11 +14,13 @@ from sqlmodel import select
 from bot.blocks import SEMINAR_VIEW
 from bot.services.councils import get_council
 from bot.services.cycle import instantiate_year
-from bot.services.meetings import meeting_view
+from bot.services.hearings import Actor
+from bot.services.meetings import MeetingDraft, create_meeting, invite, meeting_view, parse_local
 from bot.services.reminders import sync_reminders
 from storage.models import CycleEvent, Meeting, OutboxMessage
 from tests.cli_runner import Cli
 from tests.servers import SlackStandIn
+from tests.slack_rules import message_error
 from tests.slack_world import slack_world
 from tests.test_slack_hearing import START, blocks_of, view_of
 
@@ -247,3 +251,61 @@ async def test_a_closed_day_is_asked_about_before_the_invitations_go_out(
             meeting = (await s.execute(select(Meeting))).scalar_one()
             rows = (await s.execute(select(OutboxMessage))).scalars().all()
         assert meeting.agenda == agenda.strip() and len(rows) == 9
+
+
+async def dm_for_agenda(w: Any, slack: SlackStandIn, agenda: str) -> dict[str, Any]:
+    """Create and invite a meeting with this agenda; Bo's DM as posted."""
+    who = Actor("test")
+    async with w.ctx.db.transaction() as s:
+        draft = MeetingDraft(
+            council_keys=("lbr-test",),
+            title="Planseminar",
+            start=parse_local("2027-03-30 09:00", w.ctx, "--start"),
+            end=parse_local("2027-03-30 15:00", w.ctx, "--end"),
+            agenda=agenda,
+        )
+        created = await create_meeting(s, w.ctx, who, draft)
+        await invite(s, w.ctx, who, created.meeting.id or 0)
+    await w.drain()
+    posted = next(p for p in slack.posted() if p.args["channel"] == "DBO00001")
+    assert posted.ok and message_error(posted.args) is None
+    return dict(posted.args)
+
+
+def section_texts(args: dict[str, Any]) -> list[str]:
+    blocks = args["blocks"] if isinstance(args["blocks"], list) else json.loads(args["blocks"])
+    return [b["text"]["text"] for b in blocks if b["type"] == "section"]
+
+
+def no_split_entity(text: str) -> bool:
+    """Every & in escaped text starts a whole &amp; / &lt; / &gt;."""
+    return all(re.match(r"&(amp|lt|gt);", text[i:]) for i in range(len(text)) if text[i] == "&")
+
+
+async def test_a_long_agenda_reaches_the_dm_whole_in_several_sections(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        # 4,990 characters; the old single section was cut at 3,000, inside an "&amp;".
+        lines_ = [f"{n:03d}. Mål & midler for {'<by>' if n % 2 else 'land'}" for n in range(1, 160)]
+        agenda = "\n".join(lines_)[:4990]
+        texts = section_texts(await dm_for_agenda(w, slack, agenda))
+        assert len(texts) >= 2 and all(len(t) <= 3000 for t in texts)
+        assert all(no_split_entity(t) for t in texts)
+        shown = "\n".join(texts)
+        escaped = agenda.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        assert escaped in shown and "…" not in shown
+
+
+async def test_an_agenda_too_long_for_slack_is_shortened_visibly_with_a_pointer(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        # 5,000 characters that escape to 25,000: more than one Slack message holds.
+        args = await dm_for_agenda(w, slack, "A&B<C>" * 833)
+        texts = section_texts(args)
+        assert all(len(t) <= 3000 for t in texts) and all(no_split_entity(t) for t in texts)
+        shown = "\n".join(texts)
+        assert "…" in shown and "invitationsmailen" in shown
+        assert "aarshjul seminar ics" in shown
+        assert len(shown) <= 12000 and no_split_entity(str(args["text"]))

@@ -12,14 +12,28 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.blocks import context, rsvp_buttons, section
+from bot.blocks import chunks, context, rsvp_buttons, section
 from bot.delivery.base import Message
 from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import format_date, t
 from bot.invites import CANCEL, REQUEST, Invitee
 from bot.services.meetings import CANCELLED, meeting_calendar, meeting_text, meeting_view
-from bot.slack_text import escape
+from bot.slack_text import SlackText, escape, join, slack_t, trusted
 from storage.models import MeetingInvitee, OutboxMessage
+
+#: How much of a meeting's text a DM carries, in section blocks of at most 2,900
+#: characters each: Slack refuses a message whose blocks hold more than ~12,000
+#: (``msg_blocks_too_long``), and the footer and buttons need room too.
+DM_TEXT_BUDGET = 9000
+
+
+def shortened(body: SlackText, more: SlackText, budget: int = DM_TEXT_BUDGET) -> SlackText:
+    """The whole text when it fits the budget; else as much as fits, never cut inside
+    an entity such as ``&amp;``, then a visible "…" and where the rest is."""
+    if len(body) <= budget:
+        return body
+    head = body.cut(budget - len(more) - 3)
+    return join("", [head, trusted("…\n\n"), more])
 
 
 async def render_meeting(
@@ -58,7 +72,9 @@ async def render_meeting(
     footer = t(lang, "meeting.mail.footer", council=view.council.name)
     if row.channel == "slack":
         body = escape(f"{intro}\n\n{details}")
-        blocks = [section(body), context(escape(footer))]
+        more = slack_t(lang, "meeting.dm.more", id=meeting.id)
+        body = shortened(body, more)
+        blocks = [*(section(piece) for piece in chunks(body)), context(escape(footer))]
         if method == REQUEST:
             blocks.append(rsvp_buttons(meeting.id or 0, lang))
         return Message(
