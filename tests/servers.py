@@ -31,6 +31,8 @@ import aiohttp
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.slack_rules import FileUploads, message_error
+
 
 @dataclass
 class RecordedCall:
@@ -40,6 +42,8 @@ class RecordedCall:
     status: int
     #: The "ok" of the JSON answer (False for HTTP errors).
     ok: bool = False
+    #: The JSON answer (empty for HTTP errors).
+    answer: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,7 +77,9 @@ class SlackStandIn:
     """Answers the Web API methods the bot uses, as Slack documents them.
 
     A call that lacks an argument Slack requires is refused with
-    ``invalid_arguments``, as Slack would, when Slack's method list is at hand.
+    ``invalid_arguments``, as Slack would, when Slack's method list is at hand; a
+    message over Slack's limits gets Slack's error code, and files come in through
+    the external upload (:mod:`tests.slack_rules`).
     """
 
     def __init__(self) -> None:
@@ -96,6 +102,9 @@ class SlackStandIn:
         self.socket: web.WebSocketResponse | None = None
         self.socket_connected = asyncio.Event()
         self.socket_received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        #: Files uploaded through files.getUploadURLExternal and shared.
+        self.uploads = FileUploads()
+        self._channel_ids: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:
@@ -114,6 +123,12 @@ class SlackStandIn:
     def error_for_user(self, user: str, error: str) -> None:
         self._user_errors[user] = error
 
+    def channel_id(self, channel: str) -> str:
+        """The id Slack gives a channel posted to by name (``#lbr-test`` → ``C…``)."""
+        if channel[:1] in ("C", "D", "G") and channel[1:].isalnum() and channel.isupper():
+            return channel
+        return self._channel_ids.setdefault(channel, f"C{len(self._channel_ids) + 1:08d}")
+
     def calls_to(self, method: str) -> list[RecordedCall]:
         return [c for c in self.calls if c.method == method]
 
@@ -127,6 +142,7 @@ class SlackStandIn:
         # slack_sdk sends a few methods (users.info, users.lookupByEmail) as GET.
         app.router.add_get("/api/{method}", self._handle)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._socket_mode)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -190,6 +206,15 @@ class SlackStandIn:
                 self._responded.clear()
                 await self._responded.wait()
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The bytes of a file, POSTed to the upload_url files.getUploadURLExternal gave."""
+        file_id = request.match_info["file_id"]
+        body = await request.read()
+        status = self.uploads.receive(file_id, body)
+        self.calls.append(RecordedCall("upload", {"file_id": file_id}, time.monotonic(), status))
+        self.calls[-1].ok = status == 200
+        return web.Response(status=status, text="OK" if status == 200 else "Not Found")
+
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         raw = await request.read()
@@ -223,10 +248,12 @@ class SlackStandIn:
             if missing and method != "chat.postMessage"
             else self._answer(method, args)
         )
-        call.ok = bool(answer.get("ok"))
+        call.ok, call.answer = bool(answer.get("ok")), answer
         return web.json_response(answer)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method in ("chat.postEphemeral", "chat.update") and message_error(args):
+            return {"ok": False, "error": message_error(args)}
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0001"}
         if method == "conversations.open":
@@ -244,8 +271,21 @@ class SlackStandIn:
                 return {"ok": False, "error": self._channel_errors[channel]}
             if not args.get("text") and not args.get("blocks"):
                 return {"ok": False, "error": "no_text"}
+            error = message_error(args)
+            if error:
+                return {"ok": False, "error": error}
             ts = f"1700000000.{next(self._ts):06d}"
-            return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
+            # Slack answers with the channel's id, also when it was posted to by name.
+            return {
+                "ok": True,
+                "channel": self.channel_id(channel),
+                "ts": ts,
+                "message": {"ts": ts},
+            }
+        if method == "files.getUploadURLExternal":
+            return self.uploads.get_upload_url(args, f"http://127.0.0.1:{self.port}/")
+        if method == "files.completeUploadExternal":
+            return self.uploads.complete(args)
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "chat.getPermalink":

@@ -15,7 +15,15 @@ from scheduler.errors import AarshjulError
 
 
 class DeliveryError(AarshjulError):
-    """A message could not be delivered."""
+    """A message could not be delivered.
+
+    ``progress`` says what of a message in several steps did reach its recipient
+    (a Slack summary posted before its file failed): the worker keeps it on the row,
+    and the next attempt hands it back in :attr:`Message.progress`, so a retry goes on
+    from there instead of posting the same part twice.
+    """
+
+    progress: str | None = None
 
 
 class TemporaryDeliveryError(DeliveryError, ConnectionError):
@@ -32,6 +40,15 @@ class TemporaryDeliveryError(DeliveryError, ConnectionError):
 
 class PermanentDeliveryError(DeliveryError):
     """Trying again will not help: unknown channel or user, a 5xx e-mail refusal."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a message (Slack: uploaded into the message's thread)."""
+
+    filename: str
+    title: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,10 @@ class Message:
     #: text/calendar alternative and as an ``invite.ics`` attachment.
     calendar: bytes | None = None
     calendar_method: str | None = None
+    #: A file that goes with the message (Slack only; e-mail carries the text itself).
+    attachment: Attachment | None = None
+    #: What an earlier attempt of this row already delivered (see DeliveryError.progress).
+    progress: str | None = None
 
 
 class Channel(Protocol):

@@ -8,6 +8,7 @@ the row was queued.
 
 from __future__ import annotations
 
+import re
 from datetime import date, tzinfo
 from typing import Any
 
@@ -16,20 +17,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.blocks import (
     MEETING_PROMPT_BUTTON,
     PROMPT_BUTTON,
-    chunks,
     context,
     hearing_blocks,
     hearing_facts,
     hearing_facts_mrkdwn,
-    markdown_to_mrkdwn,
+    lines,
     plain,
     section,
 )
-from bot.delivery.base import Message
+from bot.delivery.base import Attachment, Message
 from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import format_date, t
-from bot.services.hearing_export import compiled_for_message, seats_summary
-from bot.slack_text import slack_t
+from bot.services.hearing_export import closing_status, compile_markdown, seats_summary
+from bot.services.hearings import POSITIONS, HearingStatus
+from bot.slack_limits import fallback, fit_sections, names_within
+from bot.slack_text import SlackText, escape, join, slack_t
 from scheduler.workdays import WorkingCalendar
 from storage.models import Council, Hearing, OutboxMessage
 
@@ -88,18 +90,27 @@ async def render_hearing(
     name = message.removeprefix("hearing.")
     if name == "reminder.escalation":
         answered, invited, missing = await seats_summary(session, hearing)
+        # A large council's missing names would pass Slack's 3,000 characters per
+        # section: Slack gets the first ones, "… og N mere" and where to see them all.
+        names: Any = ", ".join(missing) or "-"
+        if slack and missing:
+            names = names_within(lang, missing, 2000)
+            if len(names) < len(escape(", ".join(missing))):
+                more = slack_t(lang, "hearing.msg.escalation.all", id=hearing.id)
+                names = join(" ", [names, more])
         text = tt(
             lang,
             "hearing.msg.escalation.text",
             **fields,
             answered=answered,
             invited=invited,
-            missing=", ".join(missing) or "-",
+            missing=names,
         )
         subject = t(lang, "hearing.msg.escalation.subject", **fields)
         button = False
     elif name == "closed":
-        compiled = await compiled_for_message(session, hearing, lang, tz, today)
+        status = await closing_status(session, hearing, today)
+        compiled = compile_markdown(status, lang, tz)
         subject = t(lang, "hearing.msg.closed.subject", **fields)
         intro = tt(lang, "hearing.msg.closed.text", **fields)
         if not slack:
@@ -113,10 +124,7 @@ async def render_hearing(
                 details=compiled,
             )
             return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
-        blocks = [section(intro)]
-        for piece in chunks(markdown_to_mrkdwn(compiled))[:45]:
-            blocks.append(section(piece))
-        return Message(row.id or 0, row.key, row.address, subject, intro, blocks, "", direct)
+        return _closing_summary(row, subject, status, compiled, lang, direct)
     else:
         text = tt(lang, f"hearing.msg.{name}.text", **fields)
         subject = t(lang, f"hearing.msg.{name}.subject", **fields)
@@ -137,6 +145,73 @@ async def render_hearing(
     if name == "announce":
         blocks[1] = context(hearing_facts_mrkdwn(hearing, council, lang, link=False))
     return Message(row.id or 0, row.key, row.address, subject, text, blocks, "", direct)
+
+
+def _closing_summary(
+    row: OutboxMessage,
+    subject: str,
+    status: HearingStatus,
+    compiled: str,
+    lang: str,
+    direct: bool,
+) -> Message:
+    """The closed hearing in Slack: a summary that fits one message (counts by
+    position, who did not answer) and every answer in full as a file in its thread.
+
+    Forty answers of 3,000 characters are ~120,000 characters: more than Slack takes
+    in one message, so the text itself goes as a file and nothing is left out.
+    """
+    hearing, council = status.hearing, status.council
+    counts = [
+        slack_t(
+            lang,
+            "hearing.msg.closed.count",
+            position=t(lang, f"hearing.position.{p}"),
+            count=sum(1 for s in status.answered if s.answer and s.answer.position == p),
+        )
+        for p in POSITIONS
+        if any(s.answer and s.answer.position == p for s in status.answered)
+    ]
+    missing = [s.person.name for s in status.missing]
+    where = slack_t(lang, "hearing.msg.closed.where")
+    parts: list[SlackText] = [
+        slack_t(
+            lang,
+            "hearing.msg.closed.summary",
+            title=hearing.title,
+            council=council.name,
+            answered=len(status.answered),
+            invited=len(status.seats),
+        )
+    ]
+    if counts:
+        parts.append(slack_t(lang, "hearing.msg.closed.positions", counts=join(" · ", counts)))
+    if missing:
+        names = names_within(lang, missing, 2500)
+        parts.append(slack_t(lang, "hearing.msg.closed.missing", count=len(missing), names=names))
+    else:
+        parts.append(slack_t(lang, "hearing.msg.closed.none_missing"))
+    parts.append(slack_t(lang, "hearing.msg.closed.file"))
+    text = lines(parts)
+    blocks = fit_sections(text, lang, where)
+    file = Attachment(
+        filename=t(lang, "hearing.msg.closed.file_name", id=hearing.id),
+        # A file's title is shown as typed, never as mrkdwn: no entities, and no
+        # angle brackets that any client could take for a mention.
+        title=t(lang, "hearing.msg.closed.file_title", title=re.sub(r"[<>]", "", hearing.title)),
+        content=compiled.encode("utf-8"),
+    )
+    return Message(
+        row.id or 0,
+        row.key,
+        row.address,
+        subject,
+        fallback(parts[0]),
+        blocks,
+        "",
+        direct,
+        attachment=file,
+    )
 
 
 def render_prompt(

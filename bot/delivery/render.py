@@ -17,13 +17,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.blocks import context as context_block
-from bot.blocks import section
 from bot.delivery.base import Message
 from bot.delivery.hearing_render import render_hearing, render_prompt
 from bot.delivery.meeting_render import render_meeting
 from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import catalogue, format_date
 from bot.i18n import t as plain_t
+from bot.slack_limits import fallback, fit_sections
 from bot.slack_text import SlackText, escape, join, slack_t, unbold
 from scheduler.workdays import WorkingCalendar
 from storage.models import Council, CycleEvent, Membership, OutboxMessage
@@ -264,7 +264,12 @@ def _message(
     slack_text: SlackText | None = None
     if row.channel == "slack":
         slack_text = text  # type: ignore[assignment]
-        blocks.append(section(text.cut(2900)))  # type: ignore[attr-defined]
+        # Long content (a digest of long titles, a report of many failures) becomes
+        # several sections and, past Slack's limits, ends with "…" and where the rest is.
+        where = slack_t(
+            row.language, "slack.where.digest" if row.kind == "digest" else "slack.where.outbox"
+        )
+        blocks += fit_sections(text, row.language, where)  # type: ignore[arg-type]
         if context:
             blocks.append(context_block(context))  # type: ignore[arg-type]
     plain, page = render_email(
@@ -281,7 +286,7 @@ def _message(
         key=row.key,
         address=row.address,
         subject=subject,
-        text=plain if slack_text is None else unbold(slack_text),
+        text=plain if slack_text is None else fallback(unbold(slack_text)),
         blocks=blocks,
         html=page,
         direct=is_user_address(row.address),

@@ -11,6 +11,7 @@ try cannot fix (``channel_not_found``, ``user_not_found`` …) are permanent.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -21,7 +22,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery.base import Message, PermanentDeliveryError, TemporaryDeliveryError
+from bot.delivery.base import (
+    Attachment,
+    DeliveryError,
+    Message,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
 from bot.slack_text import UnescapedText, require_blocks
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,16 @@ TRANSIENT_ERRORS = frozenset(
 )
 
 Sleep = Callable[[float], Awaitable[None]]
+#: A row's progress once its post is out and its file is not: ``posted:CHANNEL:TS``.
+POSTED = "posted:"
+
+
+def _posted(progress: str | None) -> tuple[str, str] | None:
+    """The channel id and ts of a post an earlier attempt made, from the row's progress."""
+    if not progress or not progress.startswith(POSTED):
+        return None
+    channel, _, ts = progress.removeprefix(POSTED).partition(":")
+    return (channel, ts) if channel and ts else None
 
 
 class SlackChannel:
@@ -104,6 +121,22 @@ class SlackChannel:
             require_blocks(message.text, message.blocks)
         except UnescapedText as exc:
             raise PermanentDeliveryError(f"unescaped text (a bug): {exc}") from exc
+        done = _posted(message.progress)
+        if done is None:
+            where, ts = await self._post(message)
+        else:
+            where, ts = done  # the summary went out on an earlier attempt
+        if message.attachment is not None:
+            try:
+                await self._share_file(message.attachment, where, ts)
+            except DeliveryError as exc:
+                # The post is out: the next attempt only shares the file.
+                exc.progress = f"{POSTED}{where}:{ts}"
+                raise
+        return ts
+
+    async def _post(self, message: Message) -> tuple[str, str]:
+        """chat.postMessage, paced per channel; the channel's id and the message's ts."""
         channel = message.address
         if message.direct:
             channel = await self._dm_channel(message.address)
@@ -124,7 +157,42 @@ class SlackChannel:
             self.posted_in[message.key] = str(response["channel"])
             while len(self.posted_in) > 1000:  # only announcements ask; forget the rest
                 self.posted_in.pop(next(iter(self.posted_in)))
-        return str(response.get("ts") or "")
+        return str(response.get("channel") or channel), str(response.get("ts") or "")
+
+    async def _share_file(self, file: Attachment, channel: str, thread_ts: str) -> None:
+        """Slack's external upload: ask for an upload URL, POST the bytes there, then
+        share the file in the thread of ``thread_ts`` (``files.upload`` is retired)."""
+        got = await self._call(
+            "files.getUploadURLExternal",
+            form=True,
+            filename=file.filename,
+            length=len(file.content),
+        )
+        url, file_id = str(got.get("upload_url") or ""), str(got.get("file_id") or "")
+        if not url or not file_id:
+            raise PermanentDeliveryError("files.getUploadURLExternal gave no upload_url")
+        await self._upload(url, file.content)
+        await self._call(
+            "files.completeUploadExternal",
+            form=True,
+            files=json.dumps([{"id": file_id, "title": file.title}]),
+            channel_id=channel,
+            thread_ts=thread_ts or None,
+        )
+
+    async def _upload(self, url: str, content: bytes) -> None:
+        """The bytes to the URL Slack gave (no token: the URL is the permission)."""
+        self._web()
+        assert self._session is not None
+        try:
+            async with self._session.post(url, data=content) as response:
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TemporaryDeliveryError(f"file upload: {type(exc).__name__}: {exc}") from None
+        if status >= 500 or status == 429:
+            raise TemporaryDeliveryError(f"file upload: HTTP {status}")
+        if status != 200:
+            raise PermanentDeliveryError(f"file upload: HTTP {status}")
 
     async def permalink(self, key: str, ts: str) -> str | None:
         """The link to a message this channel posted (for messages that refer to it)."""
@@ -146,9 +214,13 @@ class SlackChannel:
         self.new_dm_channels[user] = channel
         return channel
 
-    async def _call(self, method: str, **args: Any) -> Any:
-        """One Web API call with Slack's rate limits and transient errors handled."""
+    async def _call(self, method: str, *, form: bool = False, **args: Any) -> Any:
+        """One Web API call with Slack's rate limits and transient errors handled.
+
+        ``form`` sends the arguments form-encoded (the file methods take no JSON body).
+        """
         args = {k: v for k, v in args.items() if v is not None}
+        body = {"data": args} if form else {"json": args}
         backoff = 0.5
         for attempt in range(1, self._attempts + 1):
             pause = self._paused_until - self._monotonic()
@@ -156,7 +228,7 @@ class SlackChannel:
                 await self._sleep(pause)
             last = attempt == self._attempts
             try:
-                response = await self._web().api_call(method, json=args)
+                response = await self._web().api_call(method, **body)
                 return response.data if isinstance(response.data, dict) else {}
             except SlackApiError as exc:
                 status = exc.response.status_code

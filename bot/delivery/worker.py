@@ -24,7 +24,7 @@ import random
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, update
@@ -404,17 +404,25 @@ class OutboxWorker:
             message = await self.renderer.render(session, row, today)
         except Exception as exc:
             log.exception("cannot render outbox row %s (%s)", row.id, row.key)
-            return row, None, self._finish(row, outbox.FAILED, f"cannot render: {exc!r}")
+            failed = self._finish(
+                row, outbox.FAILED, f"cannot render: {exc!r}", external_id=row.external_id
+            )
+            return row, None, failed
         return row, message, None
 
     async def _deliver(self, row: OutboxMessage, message: Message) -> outbox.Outcome:
         channel = self.channels[row.channel]
+        if row.external_id:
+            # An earlier attempt delivered part of it (a summary before its file):
+            # the channel goes on from there.
+            message = replace(message, progress=row.external_id)
         try:
             external_id = await channel.send(message)
         except TemporaryDeliveryError as exc:
-            return self._retry_or_fail(row, str(exc), exc.retry_after)
+            return self._retry_or_fail(row, str(exc), exc.retry_after, exc.progress)
         except PermanentDeliveryError as exc:
-            return self._finish(row, outbox.FAILED, str(exc))
+            progress = exc.progress or row.external_id
+            return self._finish(row, outbox.FAILED, str(exc), external_id=progress)
         except Exception as exc:
             # A bug in a channel must not stop the batch; the row is retried.
             log.exception("channel %s raised on outbox row %s", row.channel, row.id)
@@ -439,11 +447,22 @@ class OutboxWorker:
             log.exception("after-sent hook %s failed for outbox row %s", name, row.id)
 
     def _retry_or_fail(
-        self, row: OutboxMessage, error: str, retry_after: float | None
+        self,
+        row: OutboxMessage,
+        error: str,
+        retry_after: float | None,
+        progress: str | None = None,
     ) -> outbox.Outcome:
+        """Back to pending with a backoff (or failed after the last attempt); ``progress``
+        (what already reached the recipient, by default what the row holds) stays on
+        the row as its external id."""
+        progress = progress or row.external_id
         if row.attempts >= self.settings.max_attempts:
             return self._finish(
-                row, outbox.FAILED, f"gave up after {row.attempts} attempts: {error}"
+                row,
+                outbox.FAILED,
+                f"gave up after {row.attempts} attempts: {error}",
+                external_id=progress,
             )
         if retry_after is not None:
             delay = timedelta(seconds=retry_after)
@@ -451,7 +470,14 @@ class OutboxWorker:
             base = self.settings.backoff_base * (2 ** (row.attempts - 1))
             delay = min(base, self.settings.backoff_cap) * (0.5 + random.random())
         due = self.clock.now() + delay
-        return self._finish(row, outbox.PENDING, error, due_at=due, retry_in=delay.total_seconds())
+        return self._finish(
+            row,
+            outbox.PENDING,
+            error,
+            external_id=progress,
+            due_at=due,
+            retry_in=delay.total_seconds(),
+        )
 
     def _finish(
         self,

@@ -82,14 +82,11 @@ async def seats_summary(session: AsyncSession, hearing: Hearing) -> tuple[int, i
     return len(found) - len(missing), len(found), missing
 
 
-async def compiled_for_message(
-    session: AsyncSession, hearing: Hearing, language: str, tz: tzinfo, today: date
-) -> str:
-    """The compiled answer as posted when the hearing closes."""
+async def closing_status(session: AsyncSession, hearing: Hearing, today: date) -> HearingStatus:
+    """Who answered what and who did not, as the closing message reports it."""
     council = await session.get(Council, hearing.council_id)
     assert council is not None
-    status = HearingStatus(hearing, council, await seats(session, hearing, today), 0, 0)
-    return compile_markdown(status, language, tz)
+    return HearingStatus(hearing, council, await seats(session, hearing, today), 0, 0)
 
 
 CSV_COLUMNS = (
