@@ -26,7 +26,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy.engine import make_url
 
 from scheduler.errors import ConfigError
 from scheduler.model import CouncilKind, Language
@@ -71,7 +70,10 @@ class DatabaseConfig(_Section):
     pool_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
 
     def __repr_args__(self) -> Any:
-        # The URL may carry a password: print it masked.
+        # The URL may carry a password: print it masked. SQLAlchemy is imported here,
+        # not at the top, so loading the configuration (every command does) stays cheap.
+        from sqlalchemy.engine import make_url
+
         yield "url", make_url(self.url).render_as_string(hide_password=True)
 
     @field_validator("url")

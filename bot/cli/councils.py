@@ -1,15 +1,15 @@
 """``aarshjul councils list``: which councils the database knows."""
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.common import CliState, actor, echo_json, echo_table, run
 from bot.i18n import t
-from bot.services.app import AppContext
-from bot.services.councils import list_councils
-from bot.services.feeds import feed_token
+
+if TYPE_CHECKING:
+    from bot.services.app import AppContext
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -25,7 +25,9 @@ def register(app: typer.Typer, state: CliState) -> None:
         ] = False,
         by: Annotated[str | None, typer.Option("--by", help=t(lang, "cli.help.by"))] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.feeds import feed_token
+
             async with ctx.db.transaction() as session:
                 found, token = await feed_token(
                     session, ctx, council, rotate=rotate, actor=actor(by)
@@ -47,7 +49,9 @@ def register(app: typer.Typer, state: CliState) -> None:
     def list_command(
         as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.councils import list_councils
+
             async with ctx.db.session() as session:
                 councils = await list_councils(session)
             regions = {c.id: c.key for c in councils}

@@ -1,22 +1,15 @@
 """``aarshjul cycle show|move|ics``: see, change and export a council's year."""
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.common import CliState, actor, echo_json, echo_table, run, write_stdout
 from bot.i18n import format_date, t, weekday_name
-from bot.services.app import AppContext
-from bot.services.councils import get_council
-from bot.services.cycle import (
-    check_year,
-    council_year,
-    move_event,
-    parse_date,
-    year_calendar,
-)
-from bot.services.reminders import sync_reminders
+
+if TYPE_CHECKING:
+    from bot.services.app import AppContext
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -32,7 +25,9 @@ def register(app: typer.Typer, state: CliState) -> None:
         year: Annotated[int | None, year_opt] = None,
         as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.cycle import council_year
+
             language = ctx.language
             view = await council_year(ctx, council, year)
             found, y, rows, stored = view.council, view.year, view.entries, view.stored
@@ -103,7 +98,11 @@ def register(app: typer.Typer, state: CliState) -> None:
         ] = None,
         by: Annotated[str | None, typer.Option("--by", help=t(lang, "cli.help.by"))] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.councils import get_council
+            from bot.services.cycle import check_year, move_event, parse_date
+            from bot.services.reminders import sync_reminders
+
             language = ctx.language
             target = parse_date(new_date)
             y = check_year(year or target.year)
@@ -152,7 +151,9 @@ def register(app: typer.Typer, state: CliState) -> None:
         council: Annotated[str, council_opt],
         year: Annotated[int | None, year_opt] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.cycle import council_year, year_calendar
+
             view = await council_year(ctx, council, year)
             write_stdout(year_calendar(ctx, view).decode("utf-8"))
 

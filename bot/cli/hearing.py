@@ -6,7 +6,7 @@ with the secretariat's rights (it runs on the server, with its database).
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,19 +21,9 @@ from bot.cli.common import (
     write_stdout,
 )
 from bot.i18n import format_date, t
-from bot.services.app import AppContext
-from bot.services.cycle import parse_date
-from bot.services.hearing_export import export_hearing
-from bot.services.hearing_lifecycle import (
-    HearingDraft,
-    check_draft,
-    close_hearing,
-    hearing_warnings,
-    move_deadline,
-    open_hearing_once,
-)
-from bot.services.hearing_lists import HearingRow, Page, list_hearings
-from bot.services.hearings import Actor, hearing_status, status_lines
+
+if TYPE_CHECKING:
+    from bot.services.app import AppContext
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -58,7 +48,16 @@ def register(app: typer.Typer, state: CliState) -> None:
         yes: Annotated[bool, typer.Option("--yes", help=t(lang, "cli.help.hearing_yes"))] = False,
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> int | None:
+        async def body(ctx: "AppContext") -> int | None:
+            from bot.services.cycle import parse_date
+            from bot.services.hearing_lifecycle import (
+                HearingDraft,
+                check_draft,
+                hearing_warnings,
+                open_hearing_once,
+            )
+            from bot.services.hearings import Actor
+
             language = ctx.language
             who = Actor(actor(by))
             draft = HearingDraft(
@@ -103,7 +102,9 @@ def register(app: typer.Typer, state: CliState) -> None:
         page: Annotated[int, listing.page] = 1,
         every: Annotated[bool, listing.every] = False,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.hearing_lists import HearingRow, Page, list_hearings
+
             language = ctx.language
             async with ctx.db.session() as session:
 
@@ -158,7 +159,9 @@ def register(app: typer.Typer, state: CliState) -> None:
             str, typer.Argument(metavar="ID", help=t(lang, "cli.help.hearing_id"))
         ],
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.hearings import hearing_status, status_lines
+
             async with ctx.db.session() as session:
                 status = await hearing_status(session, ctx, hearing_id)
             for line in status_lines(status, ctx.language):
@@ -173,7 +176,10 @@ def register(app: typer.Typer, state: CliState) -> None:
         ],
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.hearing_lifecycle import close_hearing
+            from bot.services.hearings import Actor
+
             async with ctx.db.transaction() as session:
                 status = await close_hearing(session, ctx, Actor(actor(by)), hearing_id)
             typer.echo(
@@ -198,7 +204,11 @@ def register(app: typer.Typer, state: CliState) -> None:
         ],
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.cycle import parse_date
+            from bot.services.hearing_lifecycle import move_deadline
+            from bot.services.hearings import Actor
+
             async with ctx.db.transaction() as session:
                 hearing, old = await move_deadline(
                     session, ctx, Actor(actor(by)), hearing_id, parse_date(deadline)
@@ -224,7 +234,9 @@ def register(app: typer.Typer, state: CliState) -> None:
             str, typer.Option("--format", help=t(lang, "cli.help.hearing_format"))
         ] = "md",
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.hearing_export import export_hearing
+
             async with ctx.db.session() as session:
                 text = await export_hearing(session, ctx, hearing_id, fmt.lower(), ctx.language)
             write_stdout(text)

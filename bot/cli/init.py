@@ -1,16 +1,15 @@
 """``aarshjul init``: create or upgrade the database and load councils and cycles."""
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
 from bot.cli.common import CliState, actor, run
 from bot.i18n import t
-from bot.services.app import AppContext
-from bot.services.cycle import check_year
-from bot.services.setup import prepare
+
+if TYPE_CHECKING:
+    from bot.services.app import AppContext
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -22,7 +21,12 @@ def register(app: typer.Typer, state: CliState) -> None:
             list[int] | None, typer.Option("--year", help=t(lang, "cli.help.init_year"))
         ] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from sqlalchemy.engine import make_url
+
+            from bot.services.cycle import check_year
+            from bot.services.setup import prepare
+
             language = ctx.language
             _refuse_without_councils(ctx)
             years = sorted({ctx.today().year, ctx.today().year + 1, *(year or [])})

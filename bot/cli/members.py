@@ -2,16 +2,15 @@
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.common import CliState, actor, echo_json, echo_table, read_import, run
 from bot.i18n import t
-from bot.services.app import AppContext
-from bot.services.councils import get_council
-from bot.services.members import import_members, list_members
-from bot.services.reminders import sync_reminders
+
+if TYPE_CHECKING:
+    from bot.services.app import AppContext
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -29,7 +28,10 @@ def register(app: typer.Typer, state: CliState) -> None:
         by: Annotated[str | None, typer.Option("--by", help=t(lang, "cli.help.by"))] = None,
         rename: Annotated[bool, typer.Option("--rename", help=t(lang, "cli.help.rename"))] = False,
     ) -> None:
-        async def body(ctx: AppContext) -> int:
+        async def body(ctx: "AppContext") -> int:
+            from bot.services.members import import_members
+            from bot.services.reminders import sync_reminders
+
             language = ctx.language
             limits = ctx.config.settings.limits
             data = read_import(file, limits.import_max_mb, language)
@@ -83,7 +85,10 @@ def register(app: typer.Typer, state: CliState) -> None:
         council: Annotated[str, typer.Option("--council", help=t(lang, "cli.help.council"))],
         as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.councils import get_council
+            from bot.services.members import list_members
+
             language = ctx.language
             async with ctx.db.session() as session:
                 found = await get_council(session, council)

@@ -2,16 +2,15 @@
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.common import CliState, actor, echo_json, echo_table, fail, run
 from bot.i18n import t
-from bot.observability import configure_logging, log_event
-from bot.runner import drain, serve
-from bot.services.app import AppContext
-from storage import audit, outbox
+
+if TYPE_CHECKING:
+    from bot.services.app import AppContext
 
 log = logging.getLogger("aarshjul.run")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -26,7 +25,9 @@ def register(app: typer.Typer, state: CliState) -> None:
     def status_command(
         as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from storage import outbox
+
             language = ctx.language
             now = ctx.clock.now()
             async with ctx.db.session() as session:
@@ -120,7 +121,9 @@ def register(app: typer.Typer, state: CliState) -> None:
         row_id: Annotated[int, typer.Argument(metavar="ID", help=t(lang, "cli.help.outbox_id"))],
         by: Annotated[str | None, typer.Option("--by", help=t(lang, "cli.help.by"))] = None,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from storage import audit, outbox
+
             language = ctx.language
             now = ctx.clock.now()
             async with ctx.db.transaction() as session:
@@ -163,6 +166,10 @@ def register(app: typer.Typer, state: CliState) -> None:
         ] = "INFO",
         mode: Annotated[str, typer.Option("--mode", help=t(lang, "cli.help.mode"))] = "auto",
     ) -> None:
+        # The delivery stack (Slack, aiohttp, the timer) loads only for ``run``.
+        from bot.observability import configure_logging, log_event
+        from bot.runner import drain, serve
+
         if log_format not in ("text", "json"):
             fail(t(lang, "outbox.run.bad_log_format", value=log_format), lang)
         if log_level.upper() not in LOG_LEVELS:
@@ -170,7 +177,7 @@ def register(app: typer.Typer, state: CliState) -> None:
             fail(t(lang, "outbox.run.bad_log_level", value=log_level, levels=levels), lang)
         configure_logging(log_level, log_format)
 
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
             server = ctx.config.settings.server
             if drain_only:
                 report = await drain(ctx)

@@ -1,18 +1,15 @@
 """``aarshjul remind plan|sync``: what the reminders will be, and writing them."""
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlmodel import col, select
 
 from bot.cli.common import CliState, echo_json, echo_table, run
 from bot.i18n import format_date, t
-from bot.services.app import AppContext
-from bot.services.councils import get_council
-from bot.services.cycle import parse_date
-from bot.services.reminders import plan, sync_reminders
-from storage.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.services.app import AppContext
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -30,7 +27,14 @@ def register(app: typer.Typer, state: CliState) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,
     ) -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from sqlmodel import col, select
+
+            from bot.services.councils import get_council
+            from bot.services.cycle import parse_date
+            from bot.services.reminders import plan
+            from storage.models import OutboxMessage
+
             language = ctx.language
             last = parse_date(until) if until else None
             async with ctx.db.session() as session:
@@ -106,7 +110,9 @@ def register(app: typer.Typer, state: CliState) -> None:
 
     @group.command("sync", help=t(lang, "cli.help.remind_sync"))
     def sync_command() -> None:
-        async def body(ctx: AppContext) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.reminders import sync_reminders
+
             async with ctx.db.transaction() as session:
                 result = await sync_reminders(session, ctx)
             r = result.report

@@ -10,7 +10,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import closed_day_text, user_error, weekday_name
-from bot.ics import CalendarEntry, cycle_calendar
 from bot.services.app import AppContext
 from bot.services.councils import get_council
 from scheduler.cycle import DatedEvent, compute_cycle
@@ -346,6 +345,9 @@ async def council_year(ctx: AppContext, council_key: str, year: int | None = Non
 
 def year_calendar(ctx: AppContext, view: CouncilYear) -> bytes:
     """The council-year as an iCalendar file, with alarms at each reminder offset."""
+    # icalendar loads only for the export, not for ``cycle show``.
+    from bot.ics import CalendarEntry, cycle_calendar
+
     settings = ctx.config.settings
     language = ctx.language
     conf = settings.council(view.council.key)
