@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config_errors import Refusal, toml_error, validation_error
 from scheduler.errors import ConfigError
 from scheduler.model import CouncilKind, Language
 from scheduler.workdays import NAMED_CLOSED_DAYS, WorkingCalendar
@@ -53,7 +54,7 @@ class GeneralConfig(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. 'Europe/Copenhagen')") from None
+            raise Refusal("config.why.unknown_zone", value=value) from None
         return value
 
     @property
@@ -93,9 +94,10 @@ class CalendarConfig(_Section):
     def _known_days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         unknown = [v for v in value if v not in NAMED_CLOSED_DAYS]
         if unknown:
-            raise ValueError(
-                f"unknown closed day {unknown[0]!r}; expected some of: "
-                + ", ".join(NAMED_CLOSED_DAYS)
+            raise Refusal(
+                "config.why.unknown_closed_day",
+                value=unknown[0],
+                known=", ".join(NAMED_CLOSED_DAYS),
             )
         return value
 
@@ -247,20 +249,19 @@ class Settings(_Section):
         seen: dict[str, CouncilConfig] = {}
         for council in self.councils:
             if council.key in seen:
-                raise ValueError(f"council key {council.key!r} is used twice")
+                raise Refusal("config.why.council_twice", council=council.key)
             seen[council.key] = council
         for council in self.councils:
             if council.kind is CouncilKind.LBR:
                 if not council.region:
-                    raise ValueError(f"council {council.key!r} (LBR) needs region = <an RBR key>")
+                    raise Refusal("config.why.needs_region", council=council.key)
                 parent = seen.get(council.region)
                 if parent is None or parent.kind is not CouncilKind.RBR:
-                    raise ValueError(
-                        f"council {council.key!r}: region {council.region!r} is not an RBR "
-                        "defined in [[councils]]"
+                    raise Refusal(
+                        "config.why.region_not_rbr", council=council.key, region=council.region
                     )
             elif council.region:
-                raise ValueError(f"council {council.key!r}: only an LBR has a region")
+                raise Refusal("config.why.region_only_lbr", council=council.key)
         return self
 
     def council(self, key: str) -> CouncilConfig | None:
@@ -404,11 +405,13 @@ def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = Non
     source = str(path) if path else BUILT_IN_SOURCE
 
     data: dict[str, Any] = {}
+    text = ""
     if path is not None:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+            raise toml_error(source, text, exc) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{source}: cannot be read: {exc}") from None
         secret_keys = _find_secret_keys(data)
@@ -449,18 +452,5 @@ def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = Non
             ),
             None,
         )
-        where = f"{source}" + (f" (set by {origin})" if origin else "")
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling against the README's config reference)"
-        got = err.get("input")
-        got_text = (
-            ""
-            if err["type"] in ("extra_forbidden", "missing", "value_error")
-            or isinstance(got, dict | list)
-            else f", got {got!r}"
-        )
-        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-        key = _describe_loc(loc, data) if loc else "[[councils]]"
-        raise ConfigError(f"{where}: {key}: {message}{got_text}{more}") from None
+        raise validation_error(source, origin, exc, data, text, Settings) from None
     return Config(settings=settings, secrets=Secrets.from_environ(environ), source=source)

@@ -37,11 +37,32 @@ def catalogue() -> dict[str, dict[str, str]]:
     return flat
 
 
+class Phrase:
+    """A catalogue text used as a parameter of another, said in the outer text's language.
+
+    An error raised before the reader's language is known (a configuration error) carries
+    its detail as a Phrase, so both its frame and its detail follow the reader.
+    """
+
+    def __init__(self, key: str, /, **params: object) -> None:
+        self.key = key
+        self.params = params
+
+    def render(self, language: str) -> str:
+        return t(language, self.key, **self.params)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
 def t(language: str, key: str, /, **params: object) -> str:
     """The text for ``key`` in ``language`` (Danish if unknown), with ``params`` filled in."""
     entry = catalogue()[key]
     text = entry.get(language) or entry[DEFAULT_LANGUAGE]
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    said = {k: v.render(language) if isinstance(v, Phrase) else v for k, v in params.items()}
+    return text.format(**said)
 
 
 def error_text(error: AarshjulError, language: str) -> str:

@@ -178,7 +178,7 @@ def test_cycle_ics_uses_council_reminder_offsets(ready: Cli) -> None:
 
 def test_malformed_config_changes_nothing(ready: Cli) -> None:
     ready.config.write_text(ready.config.read_text() + "\n[email]\nport = 'abc'\n")
-    ready.refused("init", says=(str(ready.config), "not valid TOML"))  # [email] twice
+    ready.refused("init", says=(str(ready.config), "ikke gyldig TOML"))  # [email] twice
 
     text = (REPO / "config.toml").read_text().replace("port = 587", 'port = "many"')
     ready.config.write_text(text)

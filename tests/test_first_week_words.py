@@ -168,3 +168,61 @@ def test_init_with_a_config_without_councils_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"{config} has no [[councils]]" in result.stderr
     assert not path.exists()
+
+
+# Point 13: a configuration error says what, where (file, line, key) and what is allowed,
+# in the reader's language, with the nearest known key for a typo.
+
+
+@pytest.mark.parametrize(
+    ("text", "danish", "english"),
+    [
+        (
+            '[general]\nlanguage = "da"\ntimezone = Europe/Copenhagen\n',
+            (", linje 3: filen er ikke gyldig TOML: værdien kan ikke læses", "timezone = "),
+            (", line 3: not valid TOML: the value cannot be read", "The line reads: timezone"),
+        ),
+        (
+            "[email]\nprot = 25\n",
+            (", linje 2: email.prot: ukendt nøgle; mente du 'port'?", "host, port"),
+            (", line 2: email.prot: unknown key; did you mean 'port'?",),
+        ),
+        (
+            '[[councils]]\nkey = "lbr-gribskov\nkind = "LBR"\n',
+            (", linje 2: filen er ikke gyldig TOML: et tegn, der ikke må stå her",),
+            (", line 2: not valid TOML: a character that may not stand here",),
+        ),
+        (
+            '[[councils]]\nkey = "ber"\nkind = "BER"\nname = "B"\nchanel = "ber"\n',
+            ("linje 5: councils[0] (key 'ber').chanel: ukendt nøgle; mente du 'slack_channel'?",),
+            ("line 5: councils[0] (key 'ber').chanel: unknown key; did you mean 'slack_channel'",),
+        ),
+        (
+            '[outbox]\nconcurrency = "ti"\n',
+            (", linje 2: outbox.concurrency: skal være et helt tal", "ikke 'ti'"),
+            (", line 2: outbox.concurrency: must be a whole number", "got 'ti'"),
+        ),
+        (
+            '[email]\nbackend = "pigeon"\n',
+            ("email.backend: skal være en af: smtp, file, ikke 'pigeon'",),
+            ("email.backend: must be one of: smtp, file, got 'pigeon'",),
+        ),
+    ],
+    ids=["not toml", "typo", "unclosed quote", "council typo", "not an integer", "choice"],
+)
+def test_a_config_error_says_what_where_and_what_is_allowed(
+    tmp_path: Path, text: str, danish: tuple[str, ...], english: tuple[str, ...]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    cli = Cli(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", config)
+    for language, says in (("da", danish), ("en", english)):
+        result = cli("councils", "list", language=language)
+        assert result.exit_code == 1
+        err = result.stderr
+        assert err.startswith(f"{'fejl' if language == 'da' else 'error'}: {config}"), err
+        for needle in says:
+            assert needle in err, err
+        for english_only in ("Illegal character", "Input should be", "valid integer"):
+            assert english_only not in err, err
+    assert not (tmp_path / "a.db").exists()
