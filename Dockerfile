@@ -19,6 +19,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     AARSHJUL_CONFIG=/etc/aarshjul/config.toml \
     DATABASE_URL=sqlite:////data/aarshjul.db \
     AARSHJUL__SERVER__HOST=0.0.0.0 \
+    AARSHJUL__SERVER__PORT=3000 \
     AARSHJUL__EMAIL__FOLDER=/data/outbox-mail
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin aarshjul \
     && mkdir -p /data \
@@ -32,8 +33,10 @@ WORKDIR /data
 USER aarshjul
 ENTRYPOINT ["aarshjul"]
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=5s \
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4).status != 200)"
+# The check asks the port the bot listens on (AARSHJUL__SERVER__PORT: change it there,
+# not with --port), and gives the start-up (migrations, Slack) a minute first.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD python -c "import os,sys,urllib.request; port = os.environ.get('AARSHJUL__SERVER__PORT', '3000'); sys.exit(urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4).status != 200)"
 # run migrates the database and loads config.toml on start, then delivers reminders
 # and serves /healthz and /metrics until stopped (SIGTERM finishes the batch in hand).
 CMD ["run"]

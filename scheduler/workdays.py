@@ -27,7 +27,8 @@ NAMED_CLOSED_DAYS: dict[str, tuple[int, int]] = {
     "labour_day": (5, 1),
 }
 
-#: What DOMAIN.md prescribes: most offices close on these, so deadlines avoid them.
+#: Most Danish public offices close on these, so deadlines avoid them (configurable as
+#: ``[calendar] closed_days``; see the README).
 DEFAULT_CLOSED_DAYS: tuple[str, ...] = ("constitution_day", "christmas_eve", "new_years_eve")
 
 

@@ -137,7 +137,8 @@ def test_default_template_rules_hold_exactly(
 @PROPERTY
 @given(year=YEARS)
 def test_default_template_domain_windows(year: int) -> None:
-    """The dates stay in the windows DOMAIN.md gives for them."""
+    """The dates stay in the windows the ministry's rhythm gives them (the template's
+    comments and the README's "What it is")."""
     got = {e.key: e.date for e in compute_cycle(DEFAULT, year, WorkingCalendar())}
     assert got["analysis_report"].month == 2 and got["analysis_report"].day >= 21
     assert date(year, 4, 8) <= got["targets"] <= date(year, 4, 15)

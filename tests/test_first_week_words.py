@@ -226,3 +226,101 @@ def test_a_config_error_says_what_where_and_what_is_allowed(
         for english_only in ("Illegal character", "Input should be", "valid integer"):
             assert english_only not in err, err
     assert not (tmp_path / "a.db").exists()
+
+
+# Point 16: the README and the Dockerfile say what is true.
+
+
+def test_readme_names_every_command_the_manifest_declares() -> None:
+    import yaml
+
+    manifest = yaml.safe_load((REPO / "slack-manifest.yml").read_text(encoding="utf-8"))
+    commands = [c["command"] for c in manifest["features"]["slash_commands"]]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    step = readme[readme.index("From an app manifest") :].split("\n2. ", 1)[0]
+    assert commands and all(f"`{command}`" in step for command in commands), step
+
+
+def test_no_file_refers_to_a_markdown_file_that_is_not_in_the_repository() -> None:
+    import re
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    names = {Path(p).name for p in tracked if p.endswith(".md")}
+    missing = []
+    for path in tracked:
+        if not path.endswith((".py", ".toml", ".md", ".yml", ".cfg", ".ini")):
+            continue
+        text = (REPO / path).read_text(encoding="utf-8", errors="replace")
+        for name in re.findall(r"\b([A-Z][A-Z_]+\.md)\b", text):
+            if name not in names:
+                missing.append(f"{path}: {name}")
+    assert missing == []
+
+
+def _dockerfile_healthcheck() -> tuple[str, str]:
+    """The HEALTHCHECK's options and the Python code its CMD runs."""
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    line = next(ln for ln in text.splitlines() if ln.startswith("HEALTHCHECK"))
+    options, command = line.split(" CMD ", 1)
+    import shlex
+
+    argv = shlex.split(command)
+    assert argv[:2] == ["python", "-c"]
+    return options, argv[2]
+
+
+def test_docker_healthcheck_asks_the_configured_port_after_a_start_period(tmp_path: Path) -> None:
+    import http.server
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    options, code = _dockerfile_healthcheck()
+    assert "--start-period=" in options
+    assert "3000" not in code.replace("'3000')", "")  # only as the fallback
+
+    class Healthz(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Healthz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+
+        def check(env_port: str) -> int:
+            env = {**os.environ, "AARSHJUL__SERVER__PORT": env_port}
+            return subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, timeout=30
+            ).returncode
+
+        assert check(str(port)) == 0
+        with socket_closed() as unused:
+            assert check(str(unused)) != 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert "AARSHJUL__SERVER__PORT=3000" in text and "EXPOSE 3000" in text
+
+
+class socket_closed:
+    """A loopback port that nothing listens on, for the length of the block."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+
+    def __exit__(self, *exc: object) -> None:
+        return None
