@@ -50,6 +50,7 @@ def register(app: typer.Typer, state: CliState) -> None:
     ) -> None:
         async def body(ctx: "AppContext") -> int | None:
             from bot.services.cycle import parse_date
+            from bot.services.delivery_state import delivery_note
             from bot.services.hearing_lifecycle import (
                 HearingDraft,
                 check_draft,
@@ -86,6 +87,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                     council=result.council.name,
                     invitees=result.invitees,
                     date=format_date(result.hearing.deadline, language, long=True),
+                    delivery=await delivery_note(ctx, language),
                 ),
                 err=True,
             )

@@ -33,7 +33,7 @@ def register(app: typer.Typer, state: CliState) -> None:
         council: Annotated[
             list[str], typer.Option("--council", help=t(lang, "cli.help.seminar_councils"))
         ],
-        title: Annotated[str, typer.Option("--title", help=t(lang, "cli.help.hearing_title"))],
+        title: Annotated[str, typer.Option("--title", help=t(lang, "cli.help.seminar_title"))],
         start: Annotated[str, typer.Option("--start", help=t(lang, "cli.help.seminar_start"))],
         end: Annotated[str, typer.Option("--end", help=t(lang, "cli.help.seminar_end"))],
         location: Annotated[
@@ -94,12 +94,22 @@ def register(app: typer.Typer, state: CliState) -> None:
         meeting_id: Annotated[str, id_arg], by: Annotated[str | None, by_opt] = None
     ) -> None:
         async def body(ctx: "AppContext") -> None:
+            from bot.services.delivery_state import delivery_note
             from bot.services.hearings import Actor
             from bot.services.meetings import invite
 
             async with ctx.db.transaction() as session:
                 view, queued = await invite(session, ctx, Actor(actor(by)), meeting_id)
-            typer.echo(t(ctx.language, "meeting.cli.invited", id=view.meeting.id, queued=queued))
+            note = await delivery_note(ctx, ctx.language)
+            typer.echo(
+                t(
+                    ctx.language,
+                    "meeting.cli.invited",
+                    id=view.meeting.id,
+                    queued=queued,
+                    delivery=note,
+                )
+            )
 
         run(state, body)
 
@@ -120,6 +130,7 @@ def register(app: typer.Typer, state: CliState) -> None:
     ) -> None:
         async def body(ctx: "AppContext") -> int | None:
             from bot.cli.common import go_ahead
+            from bot.services.delivery_state import delivery_note
             from bot.services.hearings import Actor
             from bot.services.meeting_input import meeting_warnings, new_times
             from bot.services.meetings import get_meeting, parse_local, update_meeting
@@ -152,6 +163,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                     id=view.meeting.id,
                     sequence=view.meeting.sequence,
                     queued=queued,
+                    delivery=await delivery_note(ctx, ctx.language),
                 )
             )
             return None
@@ -163,12 +175,22 @@ def register(app: typer.Typer, state: CliState) -> None:
         meeting_id: Annotated[str, id_arg], by: Annotated[str | None, by_opt] = None
     ) -> None:
         async def body(ctx: "AppContext") -> None:
+            from bot.services.delivery_state import delivery_note
             from bot.services.hearings import Actor
             from bot.services.meetings import cancel_meeting
 
             async with ctx.db.transaction() as session:
                 view, queued = await cancel_meeting(session, ctx, Actor(actor(by)), meeting_id)
-            typer.echo(t(ctx.language, "meeting.cli.cancelled", id=view.meeting.id, queued=queued))
+            note = await delivery_note(ctx, ctx.language)
+            typer.echo(
+                t(
+                    ctx.language,
+                    "meeting.cli.cancelled",
+                    id=view.meeting.id,
+                    queued=queued,
+                    delivery=note,
+                )
+            )
 
         run(state, body)
 
@@ -259,7 +281,11 @@ def register(app: typer.Typer, state: CliState) -> None:
                 )
                 return
             echo_table(
-                [t(language, "hearing.col.title"), "E-mail", t(language, "hearing.col.answers")],
+                [
+                    t(language, "members.col.name"),
+                    t(language, "members.col.email"),
+                    t(language, "hearing.col.answers"),
+                ],
                 [
                     [i.name, i.email, t(language, f"meeting.response.{i.response}")]
                     for i in view.invitees

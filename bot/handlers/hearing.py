@@ -149,7 +149,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             ctx, who, draft, request_key=f"cmd:{command['trigger_id']}"
         )
         deps.wake()
-        await reply(respond, opened_text(result, lang))
+        await reply(respond, await opened_text(ctx, result, lang))
 
     async def sub_list(
         command: dict[str, Any], args: list[str], person: Person, lang: str, respond: Any

@@ -33,7 +33,9 @@ from bot.handlers.common import (
 from bot.handlers.hearing_answer import show_error_modal
 from bot.i18n import error_text, format_date
 from bot.observability import log_event
+from bot.services.app import AppContext
 from bot.services.cycle import parse_date
+from bot.services.delivery_state import slack_delivery_note
 from bot.services.hearing_lifecycle import (
     HearingDraft,
     check_draft,
@@ -42,7 +44,7 @@ from bot.services.hearing_lifecycle import (
 )
 from bot.services.hearing_lists import councils_of
 from bot.slack_app import SlackDeps, match_people_by_email
-from bot.slack_text import slack_t
+from bot.slack_text import SlackText, slack_t
 from scheduler.errors import AarshjulError
 from scheduler.model import Role
 from storage.models import Council, CycleEvent
@@ -166,7 +168,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             await reply(respond, refusal(exc, lang, user=user, action="hearing.open"))
             return
         deps.wake()
-        await respond(text=opened_text(result, lang), replace_original=True)
+        await respond(text=await opened_text(ctx, result, lang), replace_original=True)
 
     @app.action(PROMPT_BUTTON)
     @shielded(deps)
@@ -207,7 +209,9 @@ def message_ts(body: dict[str, Any], action: dict[str, Any]) -> str:
     return str((body.get("container") or {}).get("message_ts") or action.get("action_ts") or "")
 
 
-def opened_text(result: Any, lang: str) -> str:
+async def opened_text(ctx: AppContext, result: Any, lang: str) -> SlackText:
+    """The reply to an opening; it says whether the messages go out now (a worker is
+    alive) or wait in the outbox."""
     if not result.created:
         return slack_t(lang, "slack.hearing.already_open", id=result.hearing.id)
     return slack_t(
@@ -217,6 +221,7 @@ def opened_text(result: Any, lang: str) -> str:
         council=result.council.name,
         invitees=result.invitees,
         date=format_date(result.hearing.deadline, lang, long=True),
+        delivery=await slack_delivery_note(ctx, lang),
     )
 
 

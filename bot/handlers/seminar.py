@@ -28,6 +28,7 @@ from bot.handlers.common import (
 from bot.handlers.seminar_form import confirmed, form_error, form_values, seminar_modal
 from bot.i18n import format_date, user_error
 from bot.i18n import t as plain_t
+from bot.services.delivery_state import slack_delivery_note
 from bot.services.hearing_lists import councils_of
 from bot.services.hearings import Actor
 from bot.services.meeting_input import meeting_warnings
@@ -105,7 +106,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 deps.wake()
                 await reply(
                     respond,
-                    slack_t(lang, "meeting.cli.cancelled", id=view.meeting.id, queued=queued),
+                    slack_t(
+                        lang,
+                        "meeting.cli.cancelled",
+                        id=view.meeting.id,
+                        queued=queued,
+                        delivery=await slack_delivery_note(ctx, lang),
+                    ),
                 )
             else:
                 await reply(respond, slack_t(lang, "seminar.usage"))
