@@ -19,6 +19,18 @@ from bot.i18n import t
 
 if TYPE_CHECKING:
     from bot.services.app import AppContext
+    from bot.services.meetings import MeetingView
+
+
+async def _queued_text(
+    ctx: "AppContext", key: str, view: "MeetingView", queued: int, **params: object
+) -> str:
+    """What was queued for a meeting, and whether it goes out now or waits for
+    ``aarshjul run`` (see :mod:`bot.services.delivery_state`)."""
+    from bot.services.delivery_state import delivery_note
+
+    note = await delivery_note(ctx, ctx.language)
+    return t(ctx.language, key, id=view.meeting.id, queued=queued, delivery=note, **params)
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -94,22 +106,12 @@ def register(app: typer.Typer, state: CliState) -> None:
         meeting_id: Annotated[str, id_arg], by: Annotated[str | None, by_opt] = None
     ) -> None:
         async def body(ctx: "AppContext") -> None:
-            from bot.services.delivery_state import delivery_note
             from bot.services.hearings import Actor
             from bot.services.meetings import invite
 
             async with ctx.db.transaction() as session:
                 view, queued = await invite(session, ctx, Actor(actor(by)), meeting_id)
-            note = await delivery_note(ctx, ctx.language)
-            typer.echo(
-                t(
-                    ctx.language,
-                    "meeting.cli.invited",
-                    id=view.meeting.id,
-                    queued=queued,
-                    delivery=note,
-                )
-            )
+            typer.echo(await _queued_text(ctx, "meeting.cli.invited", view, queued))
 
         run(state, body)
 
@@ -130,7 +132,6 @@ def register(app: typer.Typer, state: CliState) -> None:
     ) -> None:
         async def body(ctx: "AppContext") -> int | None:
             from bot.cli.common import go_ahead
-            from bot.services.delivery_state import delivery_note
             from bot.services.hearings import Actor
             from bot.services.meeting_input import meeting_warnings, new_times
             from bot.services.meetings import get_meeting, parse_local, update_meeting
@@ -156,16 +157,10 @@ def register(app: typer.Typer, state: CliState) -> None:
                     end=end_at,
                     location=location,
                 )
-            typer.echo(
-                t(
-                    ctx.language,
-                    "meeting.cli.updated",
-                    id=view.meeting.id,
-                    sequence=view.meeting.sequence,
-                    queued=queued,
-                    delivery=await delivery_note(ctx, ctx.language),
-                )
+            text = await _queued_text(
+                ctx, "meeting.cli.updated", view, queued, sequence=view.meeting.sequence
             )
+            typer.echo(text)
             return None
 
         run(state, body)
@@ -175,22 +170,12 @@ def register(app: typer.Typer, state: CliState) -> None:
         meeting_id: Annotated[str, id_arg], by: Annotated[str | None, by_opt] = None
     ) -> None:
         async def body(ctx: "AppContext") -> None:
-            from bot.services.delivery_state import delivery_note
             from bot.services.hearings import Actor
             from bot.services.meetings import cancel_meeting
 
             async with ctx.db.transaction() as session:
                 view, queued = await cancel_meeting(session, ctx, Actor(actor(by)), meeting_id)
-            note = await delivery_note(ctx, ctx.language)
-            typer.echo(
-                t(
-                    ctx.language,
-                    "meeting.cli.cancelled",
-                    id=view.meeting.id,
-                    queued=queued,
-                    delivery=note,
-                )
-            )
+            typer.echo(await _queued_text(ctx, "meeting.cli.cancelled", view, queued))
 
         run(state, body)
 
