@@ -9,13 +9,14 @@ meeting, no text with a deadline that moved.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
 from sqlalchemy import text
 
 from storage.db import Database
-from tests.cli_runner import Cli
+from tests.cli_runner import CLOCK, Cli
 from tests.test_hearing_cli import cli_for
 
 
@@ -112,3 +113,39 @@ def test_a_meeting_cancelled_before_the_bot_ran_sends_no_invitation(
     assert rows and all(state == "skipped" for _, state, _ in rows), rows
     # Nobody received an invitation, so nobody is told it is cancelled either.
     assert _mails(tmp_path / "mail") == []
+
+
+def _claim_invitations(url: str) -> None:
+    """As if a worker had claimed the invitations, then died, before the close."""
+
+    async def go() -> None:
+        db = Database(url)
+        try:
+            async with db.transaction() as session:
+                await session.execute(
+                    text(
+                        "UPDATE outbox SET state = 'sending', claimed_by = 'gone:1:dead', "
+                        "lease_until = :past WHERE key LIKE '%/invite/%'"
+                    ),
+                    {"past": CLOCK.now() - timedelta(hours=1)},
+                )
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+
+
+def test_an_invitation_in_flight_at_the_close_is_not_sent_when_taken_over(
+    database_url: str, tmp_path: Path
+) -> None:
+    cli = cli_for(database_url, tmp_path)
+    _open(cli)
+    _claim_invitations(database_url)
+    cli.ok("hearing", "close", "1")
+    cli.ok("run", "--drain")
+    invites = [(s, why) for k, s, why in _rows(database_url) if "/invite/" in k]
+    assert invites and all(
+        (s, why) == ("skipped", "condition hearing_still_open does not hold") for s, why in invites
+    ), invites
+    members = {"anne@example.dk", "bo@example.dk", "carl@example.dk", "dorte@example.dk"}
+    assert not [m for m in _mails(tmp_path / "mail") if m[0] in members]

@@ -10,7 +10,7 @@ secretary's request never rebuilds the council's whole plan.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_
@@ -22,7 +22,7 @@ from bot.i18n import closed_day_text, format_date, t, user_error, weekday_name
 from bot.observability import log_event
 from bot.services.app import AppContext
 from bot.services.councils import get_council
-from bot.services.hearing_reminders import HEARING_PROMPTS, replan_hearings
+from bot.services.hearing_reminders import HEARING_PROMPTS, STILL_OPEN, replan_hearings
 from bot.services.hearings import (
     CLOSED,
     MAX_TITLE,
@@ -226,7 +226,8 @@ async def _enqueue_opening(
                 source, "hearing.invite", recipient, hearing, council, now, slot="invite"
             )
         )
-    await outbox.enqueue(session, planned, now=now)
+    # Checked again at delivery: a close racing a worker's batch sends none of them.
+    await outbox.enqueue(session, [replace(p, condition=STILL_OPEN) for p in planned], now=now)
 
 
 async def move_deadline(

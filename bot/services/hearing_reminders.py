@@ -197,6 +197,23 @@ async def short_of_answers(session: AsyncSession, row: OutboxMessage) -> bool:
 
 CONDITIONS["short_of_answers"] = short_of_answers
 
+#: The condition of a hearing's announcement and invitations.
+STILL_OPEN = "hearing_still_open"
+
+
+async def hearing_still_open(session: AsyncSession, row: OutboxMessage) -> bool:
+    """Checked when an announcement or invitation goes out: the hearing is still open.
+
+    Closing withdraws those still pending; this covers one a worker had already
+    claimed when the close committed.
+    """
+    payload = json.loads(row.payload or "{}")
+    hearing = await session.get(Hearing, int(payload.get("params", {}).get("hearing_id", 0)))
+    return hearing is not None and hearing.state == OPEN
+
+
+CONDITIONS[STILL_OPEN] = hearing_still_open
+
 
 async def remember_announcement(
     db: Database, row: OutboxMessage, external_id: str, channel: object
