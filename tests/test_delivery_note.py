@@ -66,6 +66,8 @@ def test_without_a_running_bot_the_messages_are_said_to_wait(
     # A heartbeat older than the timeout is a dead worker: still waiting.
     _beat(database_url, age=timedelta(seconds=31))
     assert WAITING_DA in cli.ok("seminar", "cancel", created.strip())
+    closed = cli.ok("hearing", "close", "1")
+    assert "er lagt i udbakken. " + WAITING_DA in closed and "sendes til" not in closed
 
 
 def test_with_a_live_worker_they_are_said_to_go_out_now(database_url: str, tmp_path: Path) -> None:

@@ -179,6 +179,7 @@ def register(app: typer.Typer, state: CliState) -> None:
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
         async def body(ctx: "AppContext") -> None:
+            from bot.services.delivery_state import delivery_note
             from bot.services.hearing_lifecycle import close_hearing
             from bot.services.hearings import Actor
 
@@ -191,6 +192,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                     id=status.hearing.id,
                     answered=len(status.answered),
                     invited=len(status.seats),
+                    delivery=await delivery_note(ctx, ctx.language),
                 )
             )
 

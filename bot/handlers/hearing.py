@@ -40,6 +40,7 @@ from bot.handlers.hearing_open import draft_json, opened_text
 from bot.i18n import format_date, user_error
 from bot.observability import log_event
 from bot.services.cycle import parse_date
+from bot.services.delivery_state import slack_delivery_note
 from bot.services.hearing_answers import (
     parse_text_answer,
     queue_receipt,
@@ -263,6 +264,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 id=status.hearing.id,
                 answered=len(status.answered),
                 invited=len(status.seats),
+                delivery=await slack_delivery_note(ctx, lang),
             ),
         )
 
