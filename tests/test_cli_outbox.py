@@ -264,7 +264,7 @@ def test_retry_of_a_failed_row_sends_it_again_and_is_audited(ready: Cli) -> None
     failed = _failed_row(ready)
     before = snapshot_url(ready.url)
     out = ready.ok("outbox", "retry", str(failed.id), "--by", "Sofie")
-    assert f"Besked {failed.id} til {failed.address} sendes igen nu." in out
+    assert f"Besked {failed.id} til {failed.address} er lagt i udbakken igen. Intet " in out
 
     row = next(r for r in ready.rows() if r.id == failed.id)
     assert row.state == outbox.PENDING

@@ -122,6 +122,7 @@ def register(app: typer.Typer, state: CliState) -> None:
         by: Annotated[str | None, typer.Option("--by", help=t(lang, "cli.help.by"))] = None,
     ) -> None:
         async def body(ctx: "AppContext") -> None:
+            from bot.services.delivery_state import delivery_note
             from storage import audit, outbox
 
             language = ctx.language
@@ -147,7 +148,8 @@ def register(app: typer.Typer, state: CliState) -> None:
                     key=row.key,
                     previous_state=previous,
                 )
-            typer.echo(t(language, "outbox.retry.done", id=row_id, to=row.address))
+            note = await delivery_note(ctx, language)
+            typer.echo(t(language, "outbox.retry.done", id=row_id, to=row.address, delivery=note))
 
         run(state, body)
 
