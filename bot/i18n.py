@@ -55,6 +55,17 @@ class Phrase:
         return self.render("en")
 
 
+class MonthName(Phrase):
+    """A month's name as a parameter, in the language the outer text is said in."""
+
+    def __init__(self, month: int) -> None:
+        super().__init__("calendar.months")
+        self.month = month
+
+    def render(self, language: str) -> str:
+        return month_name(self.month, language)
+
+
 def t(language: str, key: str, /, **params: object) -> str:
     """The text for ``key`` in ``language`` (Danish if unknown), with ``params`` filled in."""
     entry = catalogue()[key]
@@ -65,10 +76,18 @@ def t(language: str, key: str, /, **params: object) -> str:
     return text.format(**said)
 
 
-def error_text(error: AarshjulError, language: str) -> str:
-    """An error as the reader should see it: from the catalogue when it has a key."""
+def error_text(error: AarshjulError, language: str, surface: str | None = None) -> str:
+    """An error as the reader should see it: from the catalogue when it has a key.
+
+    ``surface`` (``"cli"`` or ``"slack"``) picks the variant ``KEY_cli`` / ``KEY_slack``
+    when the catalogue has one, so a hint names the command the reader can type where
+    they are (``aarshjul hearing status 12`` at the terminal, ``/hearing status 12`` in
+    Slack).
+    """
     if error.key and error.key in catalogue():
-        return t(language, error.key, **error.params)
+        variant = f"{error.key}_{surface}" if surface else ""
+        key = variant if variant in catalogue() else error.key
+        return t(language, key, **error.params)
     return str(error)
 
 
@@ -83,6 +102,27 @@ def weekday_name(day: date, language: str) -> str:
 
 def month_name(month: int, language: str) -> str:
     return t(language, "calendar.months").split(",")[month - 1]
+
+
+def format_age(seconds: float, language: str) -> str:
+    """How long ago, as a person says it: ``45 s``, ``12 min.``, ``3 timer og 5 min.``,
+    ``6 dage og 4 timer`` (two units at most, the larger first)."""
+    total = max(int(seconds), 0)
+    if total < 60:
+        return t(language, "duration.seconds", n=total)
+    minutes, hours, days = total // 60 % 60, total // 3600 % 24, total // 86400
+
+    def unit(n: int, one: str, many: str) -> str:
+        return t(language, f"duration.{one}") if n == 1 else t(language, f"duration.{many}", n=n)
+
+    if days:
+        first, second = unit(days, "day_one", "days"), unit(hours, "hour_one", "hours")
+        return t(language, "duration.and", first=first, second=second) if hours else first
+    if hours:
+        first = unit(hours, "hour_one", "hours")
+        second = t(language, "duration.minutes", n=minutes)
+        return t(language, "duration.and", first=first, second=second) if minutes else first
+    return t(language, "duration.minutes", n=minutes)
 
 
 def format_date(day: date, language: str, *, long: bool = False) -> str:

@@ -220,7 +220,8 @@ def test_outbox_status_shows_the_counts(ready: Cli) -> None:
     due = [r for r in rows if r.due_at <= CLOCK.now()]
     out = ready.ok("outbox", "status")
     assert f"Udbakke: {pending} venter, 0 sendes, 0 sendt, 0 fejlet, 0 sprunget over." in out
-    assert f"Forfaldne og ikke sendt: {len(due)} " in out
+    backlog = f"{len(due)} (den ældste forfaldt for " if due else "ingen."
+    assert f"Forfaldne og ikke sendt: {backlog}" in out
     assert "Fejlede beskeder" not in out
 
     failed = _failed_row(ready)

@@ -324,3 +324,177 @@ class socket_closed:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+# Point 11: texts that were wrong.
+
+
+def _hearing_cli(database_url: str, tmp_path: Path) -> Cli:
+    from tests.test_hearing_cli import cli_for
+
+    return cli_for(database_url, tmp_path)
+
+
+def _later(cli: Cli, days: int, *args: str) -> str:
+    """Run a command ``days`` after the CLI tests' fixed clock."""
+    from datetime import timedelta
+
+    from typer.testing import CliRunner
+
+    from bot.cli import build_cli
+    from scheduler.clock import FixedClock
+    from tests.cli_runner import CLOCK
+
+    app = build_cli(clock=FixedClock(CLOCK.now() + timedelta(days=days)), language="da")
+    result = CliRunner().invoke(app, list(args), env=cli.env)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result.stdout
+
+
+def test_seminar_title_help_and_the_attendees_name_column(
+    database_url: str, tmp_path: Path
+) -> None:
+    cli = _hearing_cli(database_url, tmp_path)
+    help_text = cli.ok("seminar", "create", "--help")
+    title_help = help_text[help_text.index("--title") :].split("--start")[0]
+    assert "Mødets titel" in " ".join(title_help.split())
+    assert "høring" not in title_help
+    cli.ok(
+        "seminar", "create", "--council", "lbr-test", "--title", "Planseminar",
+        "--start", "2027-03-29 09:00", "--end", "2027-03-29 15:00",
+    )  # fmt: skip
+    header = cli.ok("seminar", "attendees", "1").splitlines()[0].split()
+    assert header[:2] == ["Navn", "E-mail"]
+
+
+def test_closing_a_closed_hearing_tells_the_secretary_not_the_member(
+    database_url: str, tmp_path: Path
+) -> None:
+    cli = _hearing_cli(database_url, tmp_path)
+    cli.ok(
+        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
+        "--title", "Plan 2027", "--yes",
+    )  # fmt: skip
+    cli.ok("hearing", "close", "1")
+    again = cli.refused("hearing", "close", "1", says=("høring 1 (Plan 2027) er allerede lukket",))
+    assert "skriv til sekretariatet" not in again.stderr
+
+
+def test_an_impossible_date_says_how_many_days_the_month_has(ready: Cli) -> None:
+    ready.refused(
+        "cycle", "move", "--council", LBR, "--event", "targets", "--date", "2027-02-30",
+        "--reason", "x", says=("'2027-02-30' findes ikke: februar 2027 har 28 dage",),
+    )  # fmt: skip
+    english = ready(
+        "cycle", "move", "--council", LBR, "--event", "targets", "--date", "2028-02-30",
+        "--reason", "x", AARSHJUL__GENERAL__LANGUAGE="en",
+    )  # fmt: skip
+    assert "'2028-02-30' does not exist: February 2028 has 29 days" in english.stderr
+
+
+def test_cli_errors_suggest_cli_commands_not_slack_ones(database_url: str, tmp_path: Path) -> None:
+    cli = _hearing_cli(database_url, tmp_path)
+    for args in (("hearing", "status", "tolv"), ("hearing", "status", "99")):
+        result = cli.refused(*args, says=("'aarshjul hearing list'",))
+        assert "/hearing" not in result.stderr, result.stderr
+    assert "'aarshjul hearing status 12'" in cli("hearing", "status", "tolv").stderr
+
+
+def test_an_email_body_carries_no_slack_emoji_codes() -> None:
+    from bot.delivery.templates import EmailBody, render_email
+    from bot.i18n import t
+
+    closed = t("da", "hearing.msg.closed.text", title="Plan 2027", council="LBR Test")
+    assert closed.startswith(":white_check_mark:")  # the Slack text keeps its emoji
+    text, page = render_email(
+        EmailBody(subject="Høringen er lukket", text=closed + "\nMødet er kl. 09:00:00.")
+    )
+    assert text.startswith("Høringen Plan 2027 (LBR Test) er lukket.")
+    assert ":white_check_mark:" not in text + page and "kl. 09:00:00" in text
+
+
+def test_outbox_status_says_none_or_the_age_in_days(database_url: str, tmp_path: Path) -> None:
+    cli = _hearing_cli(database_url, tmp_path)
+    out = cli.ok("outbox", "status")
+    assert "Forfaldne og ikke sendt: ingen." in out and "(ældste for -" not in out
+    cli.ok(
+        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
+        "--title", "Plan 2027", "--yes",
+    )  # fmt: skip
+    later = _later(cli, 6, "outbox", "status")
+    assert "den ældste forfaldt for 6 dage siden" in later, later
+    assert "min." not in later
+
+
+def test_remind_plan_marks_overdue_rows_and_keeps_date_order(
+    database_url: str, tmp_path: Path
+) -> None:
+    cli = _hearing_cli(database_url, tmp_path)
+    digest = tmp_path / "digest.csv"
+    digest.write_text(
+        "council,name,email,organisation,role,digest\n"
+        "lbr-test,Bo Berg,bo@example.dk,LO,member,ja\n",
+        encoding="utf-8",
+    )
+    cli.ok("members", "import", str(digest))
+    cli.ok(
+        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
+        "--title", "Plan 2027", "--yes",
+    )  # fmt: skip
+    out = _later(cli, 10, "remind", "plan", "--until", "2027-01-31")
+    rows = _rows(out.split("\n\n")[0] if "\n\n" in out else out)
+    rows = [r for r in rows if r[:2].isdigit()]
+    days = [r.split()[0] for r in rows]
+    assert days == sorted(days, key=lambda d: tuple(reversed(d.split(".")))), days
+    assert any("ugeoversigt" in r for r in rows)  # the digest is among them, in its place
+    overdue = [r for r in rows if r.rstrip().endswith("forfalden")]
+    assert overdue, out
+    assert all(tuple(reversed(r.split()[0].split("."))) <= ("2026", "12", "03") for r in overdue)
+    assert not any(r.rstrip().endswith("venter") and r in overdue for r in rows)
+    assert "er forfaldne (status 'forfalden')" in out
+
+
+def test_no_help_summary_is_cut_at_an_abbreviation() -> None:
+    import typer
+    from typer._click.utils import make_default_short_help
+
+    from bot.cli import build_cli
+
+    abbreviations = ("pr.", "f.eks.", "bl.a.", "ca.", "evt.", "inkl.", "e.g.", "i.e.", "nr.")
+
+    def walk(command: object, path: tuple[str, ...]):  # type: ignore[no-untyped-def]
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    cut = []
+    for language in ("da", "en"):
+        root = typer.main.get_command(build_cli(language=language))
+        for path, command in walk(root, ()):
+            short = make_default_short_help(getattr(command, "help", None) or "", 10_000)
+            if short.split() and short.split()[-1].lower() in abbreviations:
+                cut.append(f"{language} {' '.join(path)}: {short}")
+    assert cut == []
+
+
+async def test_the_feed_calendar_is_named_for_both_years(database_url: str, tmp_path: Path) -> None:
+    import icalendar
+
+    from bot.services.councils import list_councils
+    from bot.services.cycle import instantiate_year
+    from bot.services.feeds import feed, feed_token
+    from tests.test_meetings import world
+
+    async with world(database_url, tmp_path, None) as (ctx, clock):
+        year = ctx.today().year
+        async with ctx.db.transaction() as s:
+            for council in await list_councils(s):
+                for y in (year, year + 1):
+                    await instantiate_year(
+                        s, council, y, ctx.template, ctx.calendar, now=clock.now(), actor="t"
+                    )
+            _, token = await feed_token(s, ctx, "lbr-test", rotate=False, actor="t")
+        body = await feed(ctx, "lbr-test", token or "")
+        assert body is not None
+        calendar = icalendar.Calendar.from_ical(body)
+        assert str(calendar["X-WR-CALNAME"]) == f"Årshjul {year}–{year + 1} – LBR Test"

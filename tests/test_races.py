@@ -181,7 +181,7 @@ async def test_a_move_racing_a_close_never_moves_a_closed_hearing(
                 assert actions == ["hearing.opened", "hearing.closed"]
                 assert hearing.deadline == DEADLINE
                 # The secretary is told it is closed, never that the move succeeded.
-                closed_text = t("da", "hearing.error.closed", id=hearing_id, title=title)
+                closed_text = t("da", "hearing.error.move_closed", id=hearing_id, title=title)
                 assert closed_text in move_reply, move_reply
             assert await pending_reminders(w, hearing_id) == 0
         assert moved_first + closed_first == ROUNDS

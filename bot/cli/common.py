@@ -79,7 +79,7 @@ def run(
     try:
         config: Config = state.config or load_config()
     except AarshjulError as exc:
-        fail(error_text(exc, state.language), state.language)
+        fail(error_text(exc, state.language, "cli"), state.language)
     language = config.settings.general.language.value
 
     async def go() -> int | None:
@@ -92,7 +92,7 @@ def run(
         code = asyncio.run(go())
     except AarshjulError as exc:
         _trace_if_debug(state)
-        fail(error_text(exc, language), language)
+        fail(error_text(exc, language, "cli"), language)
     except (DBAPIError, OSError) as exc:
         # The database went away mid-command (or refused us): one line, no traceback.
         _trace_if_debug(state)

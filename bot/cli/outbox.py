@@ -67,14 +67,13 @@ def register(app: typer.Typer, state: CliState) -> None:
                 )
                 return
             typer.echo(t(language, "outbox.status.counts", **st.counts))
-            typer.echo(
-                t(
-                    language,
-                    "outbox.status.backlog",
-                    backlog=st.backlog,
-                    age=f"{age / 60:.0f}" if age is not None else "-",
-                )
-            )
+            if st.backlog and age is not None:
+                from bot.i18n import format_age
+
+                ago = format_age(age, language)
+                typer.echo(t(language, "outbox.status.backlog", backlog=st.backlog, age=ago))
+            else:
+                typer.echo(t(language, "outbox.status.backlog_none"))
             if st.workers:
                 typer.echo("")
                 typer.echo(t(language, "outbox.status.workers_title"))

@@ -58,6 +58,8 @@ def register(app: typer.Typer, state: CliState) -> None:
                 if (last is None or p.due_at.astimezone(ctx.tz).date() <= last)
                 and states.get(p.key) not in ("sent", "skipped", "failed")
             ]
+            # One timeline: what is overdue first, the weekly digests among the rest.
+            shown.sort(key=lambda p: (p.due_at, p.key))
             if as_json:
                 echo_json(
                     [
@@ -94,7 +96,9 @@ def register(app: typer.Typer, state: CliState) -> None:
                             or t(language, f"remind.kind.{p.kind.value}")
                         ),
                         format_date(parse_date(deadline), language) if deadline else "-",
-                        t(language, f"remind.state.{states.get(p.key, 'new')}"),
+                        t(language, "remind.state.overdue")
+                        if p.due_at < now
+                        else t(language, f"remind.state.{states.get(p.key, 'new')}"),
                     ]
                 )
             echo_table(
@@ -105,6 +109,9 @@ def register(app: typer.Typer, state: CliState) -> None:
                 rows,
             )
             typer.echo(t(language, "remind.plan.total", count=len(shown)))
+            overdue = sum(1 for p in shown if p.due_at < now)
+            if overdue:
+                typer.echo(t(language, "remind.plan.overdue", count=overdue))
 
         run(state, body)
 

@@ -62,7 +62,7 @@ def refusal(exc: AarshjulError, language: str, *, user: str, action: str) -> str
     """The reader's text for an error; refusals are logged with who and what."""
     if isinstance(exc, PermissionDenied):
         log_event(log, "refused", logging.WARNING, user=user, action=action, why=str(exc))
-    return slack_t(language, "slack.error", message=error_text(exc, language))
+    return slack_t(language, "slack.error", message=error_text(exc, language, "slack"))
 
 
 def unescape(text: str | None) -> str:

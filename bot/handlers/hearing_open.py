@@ -59,6 +59,8 @@ OPEN_ERROR_FIELD = {
     "hearing.error.past_deadline": "deadline",
     "hearing.error.far_deadline": "deadline",
     "input.bad_date": "deadline",
+    "input.no_such_day": "deadline",
+    "input.no_such_month": "deadline",
     "hearing.error.no_title": "title",
     "hearing.error.control": "title",
     "hearing.error.too_long": "title",

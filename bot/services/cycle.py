@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import closed_day_text, user_error, weekday_name
+from bot.i18n import MonthName, closed_day_text, user_error, weekday_name
 from bot.services.app import AppContext
 from bot.services.councils import get_council
 from scheduler.cycle import DatedEvent, compute_cycle
@@ -59,7 +61,23 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise user_error(InputError, "input.bad_date", value=text) from None
+        pass
+    shape = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+    if shape:
+        # The right form but no such day: say which part is wrong (2027-02-30).
+        year, month = (int(part) for part in shape.groups()[:2])
+        if not 1 <= month <= 12:
+            raise user_error(InputError, "input.no_such_month", value=text, month=month)
+        days = monthrange(year, month)[1]
+        raise user_error(
+            InputError,
+            "input.no_such_day",
+            value=text,
+            month=MonthName(month),
+            year=year,
+            days=days,
+        ) from None
+    raise user_error(InputError, "input.bad_date", value=text) from None
 
 
 async def year_events(session: AsyncSession, council: Council, year: int) -> list[CycleEvent]:

@@ -12,6 +12,7 @@ import secrets
 import icalendar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.i18n import t
 from bot.services.app import AppContext
 from bot.services.councils import get_council
 from bot.services.cycle import council_year, year_calendar
@@ -60,4 +61,10 @@ async def feed(ctx: AppContext, council_key: str, token: str) -> bytes | None:
     )
     for event in following.walk("VEVENT"):
         this.add_component(event)
+    # The subscribed calendar holds both years: its name says so (not "Årshjul 2026").
+    this.pop("X-WR-CALNAME", None)
+    this.add(
+        "x-wr-calname",
+        t(ctx.language, "ics.feed_name", council=council.name, first=year, last=year + 1),
+    )
     return this.to_ical()

@@ -247,7 +247,9 @@ async def move_deadline(
     assert council is not None
     await require_secretary(session, actor, council, "hearing.move")
     if hearing.state != OPEN:
-        raise user_error(InputError, "hearing.error.closed", id=hearing.id, title=hearing.title)
+        raise user_error(
+            InputError, "hearing.error.move_closed", id=hearing.id, title=hearing.title
+        )
     if new_deadline <= ctx.today():
         raise user_error(InputError, "hearing.error.past_deadline", date=new_deadline.isoformat())
     old = hearing.deadline
@@ -284,7 +286,10 @@ async def close_hearing(
     assert council is not None
     await require_secretary(session, actor, council, "hearing.close")
     if hearing.state != OPEN:
-        raise user_error(InputError, "hearing.error.closed", id=hearing.id, title=hearing.title)
+        # The secretary, not a member: no "write to the secretariat".
+        raise user_error(
+            InputError, "hearing.error.already_closed", id=hearing.id, title=hearing.title
+        )
     now = ctx.clock.now()
     hearing.state = CLOSED
     hearing.closed_at = now
