@@ -19,6 +19,7 @@ import argparse
 import csv
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,23 +34,17 @@ MEMBERS = 25
 ENTRY = "import sys; from bot.cli import main; sys.exit(main())"
 
 
-def runs(argv: list[str], env: dict[str, str], cwd: Path, repeat: int) -> list[float]:
-    """Wall times in seconds of ``argv`` as a whole process (after one warm-up run)."""
-    times = []
-    for i in range(repeat + 1):
-        start = time.perf_counter()
-        done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
-        if i:
-            times.append(elapsed)
-    return times
-
-
-def timed(argv: list[str], env: dict[str, str], cwd: Path, repeat: int) -> float:
-    """Median wall time in seconds of ``argv`` as a whole process."""
-    return statistics.median(runs(argv, env, cwd, repeat))
+def once(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) in seconds of ``argv`` as a whole process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def today() -> date:
@@ -92,15 +87,16 @@ def prepare(tree: Path, folder: Path) -> dict[str, str]:
     return env
 
 
-def measure(tree: Path, folder: Path, repeat: int) -> dict[str, float]:
+def commands(tree: Path, folder: Path) -> dict[str, tuple[list[str], dict[str, str], Path]]:
+    """What is timed for one tree: each command with its environment and folder."""
     env = prepare(tree, folder)
     council = councils(tree / "config.toml")[5]
     until = (today() + timedelta(days=365)).isoformat()
     cli = [sys.executable, "-c", ENTRY]
     return {
-        "--help": timed([*cli, "--help"], env, folder, repeat),
-        "cycle show": timed([*cli, "cycle", "show", "--council", council], env, folder, repeat),
-        "remind plan": timed([*cli, "remind", "plan", "--until", until], env, folder, repeat),
+        "--help": ([*cli, "--help"], env, folder),
+        "cycle show": ([*cli, "cycle", "show", "--council", council], env, folder),
+        "remind plan": ([*cli, "remind", "plan", "--until", until], env, folder),
     }
 
 
@@ -111,28 +107,37 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {today()}, median of {args.repeat}"
+        f"Python {platform.python_version()}, {today()}, median of {args.repeat} "
+        "(wall time; CPU time user+system in brackets)"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        bare = [sys.executable, "-c", "import typer"]
-        base_times = runs(bare, dict(os.environ), ROOT, args.repeat)
-        after = measure(ROOT, Path(tmp) / "after", args.repeat)
-        before = (
-            measure(args.before.resolve(), Path(tmp) / "before", args.repeat)
-            if args.before
-            else None
-        )
-        # The baseline once more, after the rest (the machine's load moves it): the
-        # median over both series.
-        base_times += runs(bare, dict(os.environ), ROOT, args.repeat)
-        baseline = statistics.median(base_times)
-    print(f'baseline python -c "import typer": {baseline * 1000:.0f} ms')
-    for name, seconds in after.items():
-        line = f"aarshjul {name}: {seconds * 1000:.0f} ms = {seconds / baseline:.1f} × baseline"
-        if before:
-            then = before[name]
-            line += f"; before {then * 1000:.0f} ms ({then / baseline:.1f} ×)"
-            line += f": {seconds / then:.2f} × before"
+        jobs = {"baseline": ([sys.executable, "-c", "import typer"], dict(os.environ), ROOT)}
+        for name, job in commands(ROOT, Path(tmp) / "after").items():
+            jobs[name] = job
+        if args.before:
+            for name, job in commands(args.before.resolve(), Path(tmp) / "before").items():
+                jobs[f"before {name}"] = job
+        # Rounds run every job once, in turn, so a change in the machine's load (other
+        # processes) falls on all of them alike; the first round only warms caches.
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in jobs}
+        for round_ in range(args.repeat + 1):
+            for name, (argv, env, cwd) in jobs.items():
+                measured = once(argv, env, cwd)
+                if round_:
+                    times[name].append(measured)
+    wall = {n: statistics.median(w for w, _ in ts) for n, ts in times.items()}
+    cpu = {n: statistics.median(c for _, c in ts) for n, ts in times.items()}
+
+    def figure(name: str) -> str:
+        return f"{wall[name] * 1000:.0f} ms ({cpu[name] * 1000:.0f} ms CPU)"
+
+    print(f'baseline python -c "import typer": {figure("baseline")}')
+    for name in ("--help", "cycle show", "remind plan"):
+        line = f"aarshjul {name}: {figure(name)} = {wall[name] / wall['baseline']:.1f} × baseline"
+        if args.before:
+            then = f"before {name}"
+            line += f"; before {figure(then)} = {wall[then] / wall['baseline']:.1f} ×"
+            line += f"; now/before {wall[name] / wall[then]:.2f} (CPU {cpu[name] / cpu[then]:.2f})"
         print(line)
 
 

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import holidays
 import pytest
@@ -22,9 +23,10 @@ import pytest
 from tests.cli_runner import Cli
 from tests.conftest import REPO
 
-#: Runs the console script's entry point, then prints the top-level packages loaded.
+#: Runs the console script's entry point, then prints the top-level packages loaded
+#: and the garbage collector's state (on again, with the start-up frozen).
 PROBE = """
-import json, sys
+import gc, json, sys
 from bot.cli import main
 try:
     main()
@@ -32,7 +34,9 @@ except SystemExit as exc:
     code = exc.code
 else:
     code = 0
-print("\\n@@modules " + json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+modules = sorted({m.split(".")[0] for m in sys.modules})
+found = {"modules": modules, "gc": gc.isenabled(), "frozen": gc.get_freeze_count()}
+print("\\n@@probe " + json.dumps(found))
 sys.exit(code)
 """
 
@@ -40,8 +44,9 @@ HELP_MUST_NOT_LOAD = {"slack_bolt", "slack_sdk", "aiohttp", "alembic", "sqlalche
 SHOW_MUST_NOT_LOAD = {"slack_bolt", "slack_sdk", "aiohttp", "alembic", "icalendar"}
 
 
-def loaded_by(args: list[str], cwd: Path, **env: str) -> tuple[str, set[str]]:
-    """Run ``aarshjul ARGS`` in a fresh interpreter: its output and the packages it loaded."""
+def loaded_by(args: list[str], cwd: Path, **env: str) -> tuple[str, set[str], dict[str, Any]]:
+    """Run ``aarshjul ARGS`` in a fresh interpreter: its output, the packages it loaded
+    and the garbage collector's state at the end."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         cwd=cwd,
@@ -51,8 +56,9 @@ def loaded_by(args: list[str], cwd: Path, **env: str) -> tuple[str, set[str]]:
         timeout=120,
     )
     assert done.returncode == 0, (done.stdout, done.stderr)
-    output, _, modules = done.stdout.rpartition("\n@@modules ")
-    return output, set(json.loads(modules))
+    output, _, probe = done.stdout.rpartition("\n@@probe ")
+    found = json.loads(probe)
+    return output, set(found.pop("modules")), found
 
 
 @pytest.mark.parametrize("args", [["--help"], ["cycle", "--help"], ["seminar", "create", "--help"]])
@@ -61,9 +67,10 @@ def test_help_loads_neither_slack_nor_aiohttp_nor_alembic_nor_sqlalchemy(
 ) -> None:
     config = tmp_path / "config.toml"
     shutil.copy(REPO / "config.toml", config)
-    output, modules = loaded_by(args, tmp_path, AARSHJUL_CONFIG=str(config))
+    output, modules, collector = loaded_by(args, tmp_path, AARSHJUL_CONFIG=str(config))
     assert "Usage:" in output
     assert modules & HELP_MUST_NOT_LOAD == set()
+    assert collector["gc"] is True  # main() turns it off for start-up only
 
 
 def test_cycle_show_loads_neither_slack_nor_aiohttp_nor_alembic(tmp_path: Path) -> None:
@@ -71,7 +78,7 @@ def test_cycle_show_loads_neither_slack_nor_aiohttp_nor_alembic(tmp_path: Path) 
     shutil.copy(REPO / "config.toml", config)
     url = f"sqlite+aiosqlite:///{tmp_path / 'aarshjul.db'}"
     Cli(url, config).ok("init")
-    output, modules = loaded_by(
+    output, modules, collector = loaded_by(
         ["cycle", "show", "--council", "lbr-gribskov", "--year", "2027"],
         tmp_path,
         AARSHJUL_CONFIG=str(config),
@@ -80,6 +87,9 @@ def test_cycle_show_loads_neither_slack_nor_aiohttp_nor_alembic(tmp_path: Path) 
     assert "Kommunalbestyrelsen vedtager beskæftigelsesplanen" in output  # the stored year
     assert "sqlalchemy" in modules
     assert modules & SHOW_MUST_NOT_LOAD == set()
+    # The collector is on again for the command's work, with the start-up frozen.
+    assert collector["gc"] is True
+    assert collector["frozen"] > 10_000
 
 
 def test_migration_head_without_alembic_is_alembics_head() -> None:

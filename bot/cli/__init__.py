@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from bot.cli import councils, cycle, hearing, init, members, outbox, remind, seminar
@@ -50,5 +52,14 @@ def build_cli(
 
 
 def main() -> None:
-    """Console-script entry point: the configuration is read once, here."""
-    build_cli(config=try_load_config())()
+    """Console-script entry point: the configuration is read once, here.
+
+    The cyclic garbage collector is off while the command starts (the imports make only
+    long-lived objects); ``common.run`` turns it back on once the database stack is
+    loaded (see :func:`bot.cli.common.settle_start_up`), and so does leaving here.
+    """
+    gc.disable()
+    try:
+        build_cli(config=try_load_config())()
+    finally:
+        gc.enable()
