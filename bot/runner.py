@@ -99,6 +99,8 @@ def build_worker(
             tzid=ctx.config.settings.general.timezone,
             sender=ctx.config.settings.email.sender,
             now=ctx.clock.now,
+            # No Slack channel (no token): e-mails say how to answer by e-mail.
+            slack="slack" in channels,
         ),
         send_window(ctx),
         worker_id=worker_id,

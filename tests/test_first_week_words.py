@@ -7,6 +7,7 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 import shutil
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -498,3 +499,54 @@ async def test_the_feed_calendar_is_named_for_both_years(database_url: str, tmp_
         assert body is not None
         calendar = icalendar.Calendar.from_ical(body)
         assert str(calendar["X-WR-CALNAME"]) == f"Årshjul {year}–{year + 1} – LBR Test"
+
+
+# Point 12: e-mails about hearings and meetings, when the reader cannot answer in Slack.
+
+
+def _mails(folder: Path) -> list[Message]:
+    from email import policy
+    from email.parser import BytesParser
+
+    return [
+        BytesParser(policy=policy.default).parsebytes(p.read_bytes())
+        for p in sorted(folder.glob("*.eml"))
+    ]
+
+
+def _body(mail: Message) -> str:
+    part = mail.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_emails_without_slack_say_how_to_answer_by_email_from_the_secretariat(
+    database_url: str, tmp_path: Path
+) -> None:
+    cli = _hearing_cli(database_url, tmp_path)
+    cli.env["SLACK_BOT_TOKEN"] = None  # the bot has no Slack: every member reads e-mail
+    cli.ok(
+        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
+        "--title", "Plan 2027", "--document", "https://example.dk/plan.pdf", "--yes",
+    )  # fmt: skip
+    cli.ok(
+        "seminar", "create", "--council", "lbr-test", "--title", "Planseminar",
+        "--start", "2027-03-29 09:00", "--end", "2027-03-29 15:00",
+    )  # fmt: skip
+    cli.ok("seminar", "invite", "1")
+    cli.ok("run", "--drain")
+    mails = _mails(tmp_path / "mail")
+    hearing = [m for m in mails if str(m["Subject"]).startswith("Høring: Plan 2027")]
+    meeting = [m for m in mails if str(m["Subject"]).startswith("Invitation: Planseminar")]
+    assert len(hearing) == 4 and meeting, [str(m["Subject"]) for m in mails]
+    for mail in hearing + meeting:
+        assert mail["From"].addresses[0].display_name == "LBR Test – sekretariatet"
+        assert mail["From"].addresses[0].addr_spec == "aarshjul@example.dk"
+        assert str(mail["Reply-To"]) == "lbr@example.dk"
+        body = _body(mail)
+        for slack_word in ("Slack", "knap", "#lbr-test", "/hearing"):
+            assert slack_word not in body, body
+    invitation = _body(hearing[0])
+    assert "besvar denne e-mail, eller skriv til sekretariatet, lbr@example.dk" in invitation
+    assert "https://example.dk/plan.pdf" in invitation
+    assert "Accepter / Foreløbig / Afvis" in _body(meeting[0])

@@ -74,6 +74,10 @@ class Message:
     attachment: Attachment | None = None
     #: What an earlier attempt of this row already delivered (see DeliveryError.progress).
     progress: str | None = None
+    #: E-mail: the display name of ``From`` ("LBR Gribskov – sekretariatet") and the
+    #: council's secretariat as ``Reply-To``, so an answer by e-mail reaches a person.
+    sender_name: str | None = None
+    reply_to: str | None = None
 
 
 class Channel(Protocol):

@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 import aiosmtplib
@@ -76,10 +76,11 @@ def build_email(
     else:
         mail = text
     subject = _header_value("Subject", message.subject)
-    mail["From"] = _header_value("From", sender)
+    mail["From"] = _from(message.sender_name, sender)
     mail["To"] = _header_value("To", message.address)
-    if reply_to:
-        mail["Reply-To"] = _header_value("Reply-To", reply_to)
+    answer_to = message.reply_to or reply_to
+    if answer_to:
+        mail["Reply-To"] = _header_value("Reply-To", answer_to)
     mail["Subject"] = (
         subject if subject.isascii() else Header(subject, _UTF8_BASE64, header_name="Subject")
     )
@@ -88,6 +89,15 @@ def build_email(
     # Tell auto-responders not to answer a reminder.
     mail["Auto-Submitted"] = "auto-generated"
     return mail
+
+
+def _from(name: str | None, sender: str) -> str:
+    """``"LBR Gribskov – sekretariatet" <aarshjul@…>``: the address with a display name
+    (RFC 2047-encoded when it is not ASCII), or the bare address."""
+    address = _header_value("From", sender)
+    if not name:
+        return address
+    return formataddr((_header_value("From", name), address), charset="utf-8")
 
 
 def _with_calendar(text: MIMEText, message: Message) -> MIMEBase:

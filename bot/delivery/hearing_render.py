@@ -27,7 +27,7 @@ from bot.blocks import (
 )
 from bot.delivery.base import Attachment, Message
 from bot.delivery.templates import EmailBody, render_email
-from bot.i18n import format_date, t
+from bot.i18n import catalogue, format_date, t
 from bot.services.hearing_export import closing_status, compile_markdown, seats_summary
 from bot.services.hearings import POSITIONS, HearingStatus
 from bot.slack_limits import fallback, fit_sections, names_within
@@ -68,7 +68,11 @@ async def render_hearing(
     calendar: WorkingCalendar,
     tz: tzinfo,
     direct: bool,
+    in_slack: bool = True,
 ) -> Message:
+    """One hearing message for one row. ``in_slack`` is False for an e-mail whose reader
+    cannot answer in Slack (no token, or no Slack id): it then names no button or
+    channel and says how to answer by e-mail."""
     if message == "hearing.prompt":
         return render_prompt(row, params, lang, today, calendar, direct)
     hearing = await session.get(Hearing, int(params["hearing_id"]))
@@ -126,18 +130,24 @@ async def render_hearing(
             return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
         return _closing_summary(row, subject, status, compiled, lang, direct)
     else:
-        text = tt(lang, f"hearing.msg.{name}.text", **fields)
+        text_key = f"hearing.msg.{name}.text"
+        if not slack and not in_slack and f"{text_key}_mail" in catalogue():
+            text_key += "_mail"
+        text = tt(lang, text_key, **fields)
         subject = t(lang, f"hearing.msg.{name}.subject", **fields)
     footer_key = "notify.footer.member" if row.person_id else "notify.footer.secretariat"
     footer = t(lang, footer_key, council=council.name)
     if not slack:
-        facts = hearing_facts(hearing, council, lang)
+        # Without Slack, no link to (or name of) the channel's announcement.
+        facts = hearing_facts(hearing, council, lang, link=in_slack)
         if button and hearing.state == "open":
-            facts.append(t(lang, "hearing.fact.answer_in_slack", id=hearing.id))
+            if in_slack:
+                facts.append(t(lang, "hearing.fact.answer_in_slack", id=hearing.id))
             if council.secretariat_email:
-                facts.append(
-                    t(lang, "hearing.fact.answer_by_mail", address=council.secretariat_email)
-                )
+                key = "answer_by_mail" if in_slack else "answer_by_mail_only"
+                facts.append(t(lang, f"hearing.fact.{key}", address=council.secretariat_email))
+            elif not in_slack:
+                facts.append(t(lang, "hearing.fact.answer_by_reply"))
         body, page = _email_parts(subject, text, facts, footer, lang)
         return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
     # The announcement itself needs no link back to itself.

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.blocks import chunks, context, rsvp_buttons, section
 from bot.delivery.base import Message
 from bot.delivery.templates import EmailBody, render_email
-from bot.i18n import format_date, t
+from bot.i18n import catalogue, format_date, t
 from bot.invites import CANCEL, REQUEST, Invitee
 from bot.services.meetings import CANCELLED, meeting_calendar, meeting_text, meeting_view
 from bot.slack_text import SlackText, escape, join, slack_t, trusted
@@ -47,7 +47,10 @@ async def render_meeting(
     tzid: str,
     sender: str,
     now: datetime,
+    in_slack: bool = True,
 ) -> Message:
+    """The invitation, update or cancellation for one row; an e-mail to someone who
+    cannot answer in Slack (``in_slack`` False) names only the calendar's buttons."""
     view = await meeting_view(session, int(params["meeting_id"]))
     meeting = view.meeting
     invitee = await session.scalar(
@@ -67,7 +70,10 @@ async def render_meeting(
         "council": view.council.name,
     }
     subject = t(lang, f"meeting.mail.{kind}.subject", **fields)
-    intro = t(lang, f"meeting.mail.{kind}.text", **fields)
+    intro_key = f"meeting.mail.{kind}.text"
+    if row.channel != "slack" and not in_slack and f"{intro_key}_mail" in catalogue():
+        intro_key += "_mail"
+    intro = t(lang, intro_key, **fields)
     details = meeting_text(meeting, lang, tz)
     footer = t(lang, "meeting.mail.footer", council=view.council.name)
     if row.channel == "slack":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -26,7 +27,7 @@ from bot.i18n import t as plain_t
 from bot.slack_limits import fallback, fit_sections
 from bot.slack_text import SlackText, escape, join, slack_t, unbold
 from scheduler.workdays import WorkingCalendar
-from storage.models import Council, CycleEvent, Membership, OutboxMessage
+from storage.models import Council, CycleEvent, Meeting, Membership, OutboxMessage, Person
 
 DIGEST_DAYS = 14
 #: Deadlines a digest lists; the rest are counted ("… og 3 frister mere"), not listed.
@@ -49,6 +50,7 @@ class Renderer:
         tzid: str = "Europe/Copenhagen",
         sender: str = "aarshjul@localhost",
         now: Callable[[], datetime] | None = None,
+        slack: bool = False,
     ) -> None:
         self.tz = tz
         self.calendar = calendar
@@ -56,8 +58,55 @@ class Renderer:
         self.tzid = tzid
         self.sender = sender
         self.now = now or (lambda: datetime.now(UTC))
+        #: Whether the bot has a Slack token: without one, no e-mail mentions Slack.
+        self.slack = slack
 
     async def render(self, session: AsyncSession, row: OutboxMessage, today: date) -> Message:
+        """The row as it goes out. An e-mail about a council's hearing or meeting comes
+        from the council's secretariat (display name, Reply-To) and, when its reader
+        cannot answer in Slack, says how to answer by e-mail instead of naming buttons."""
+        in_slack = await self._in_slack(session, row)
+        message = await self._render_row(session, row, today, in_slack)
+        if row.channel == "email":
+            message = await self._from_council(session, row, message)
+        return message
+
+    async def _in_slack(self, session: AsyncSession, row: OutboxMessage) -> bool:
+        """Whether the reader of this row can answer in Slack: a Slack row, or an e-mail
+        to a person with a Slack id while the bot has a token."""
+        if row.channel != "email":
+            return True
+        if not self.slack:
+            return False
+        person = await session.get(Person, row.person_id) if row.person_id else None
+        if person is None:
+            person = await session.scalar(select(Person).where(Person.email == row.address))
+        return bool(person and person.slack_id)
+
+    async def _from_council(
+        self, session: AsyncSession, row: OutboxMessage, message: Message
+    ) -> Message:
+        payload = json.loads(row.payload or "{}")
+        if not str(payload.get("message", "")).startswith(("hearing.", "meeting.")):
+            return message
+        council_id = row.council_id
+        meeting_id = payload.get("params", {}).get("meeting_id")
+        if council_id is None and meeting_id is not None:
+            meeting = await session.get(Meeting, int(meeting_id))
+            council_id = meeting.council_id if meeting else None
+        council = await session.get(Council, council_id) if council_id else None
+        if council is None:
+            return message
+        lang = row.language if row.language in ("da", "en") else "da"
+        return replace(
+            message,
+            sender_name=plain_t(lang, "notify.sender_name", council=council.name),
+            reply_to=message.reply_to or council.secretariat_email,
+        )
+
+    async def _render_row(
+        self, session: AsyncSession, row: OutboxMessage, today: date, in_slack: bool
+    ) -> Message:
         payload = json.loads(row.payload or "{}")
         message = payload.get("message", "")
         params: dict[str, Any] = payload.get("params", {})
@@ -89,6 +138,7 @@ class Renderer:
                 tzid=self.tzid,
                 sender=self.sender,
                 now=self.now(),
+                in_slack=in_slack,
             )
         if message.startswith("hearing."):
             return await render_hearing(
@@ -101,6 +151,7 @@ class Renderer:
                 calendar=self.calendar,
                 tz=self.tz,
                 direct=is_user_address(row.address),
+                in_slack=in_slack,
             )
         return self._reminder(row, message, params, lang, today)
 
