@@ -14,8 +14,6 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
 
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``event`` with ``fields`` as one line."""
@@ -71,6 +69,10 @@ class Metrics:
     """The application's Prometheus metrics."""
 
     def __init__(self) -> None:
+        # Imported here: only the running bot keeps metrics, and every command that logs
+        # an event (``hearing open``, ``remind plan``) imports this module.
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
         self.registry = CollectorRegistry()
         self.deliveries = Counter(
             "aarshjul_deliveries",
