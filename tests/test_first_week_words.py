@@ -336,6 +336,14 @@ def _hearing_cli(database_url: str, tmp_path: Path) -> Cli:
     return cli_for(database_url, tmp_path)
 
 
+def _open_plan(cli: Cli, *more: str) -> None:
+    """Open hearing 1, "Plan 2027", for lbr-test with a deadline of 18 December 2026."""
+    cli.ok(
+        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
+        "--title", "Plan 2027", "--yes", *more,
+    )  # fmt: skip
+
+
 def _later(cli: Cli, days: int, *args: str) -> str:
     """Run a command ``days`` after the CLI tests' fixed clock."""
     from datetime import timedelta
@@ -372,10 +380,7 @@ def test_closing_a_closed_hearing_tells_the_secretary_not_the_member(
     database_url: str, tmp_path: Path
 ) -> None:
     cli = _hearing_cli(database_url, tmp_path)
-    cli.ok(
-        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
-        "--title", "Plan 2027", "--yes",
-    )  # fmt: skip
+    _open_plan(cli)
     cli.ok("hearing", "close", "1")
     again = cli.refused("hearing", "close", "1", says=("høring 1 (Plan 2027) er allerede lukket",))
     assert "skriv til sekretariatet" not in again.stderr
@@ -418,10 +423,7 @@ def test_outbox_status_says_none_or_the_age_in_days(database_url: str, tmp_path:
     cli = _hearing_cli(database_url, tmp_path)
     out = cli.ok("outbox", "status")
     assert "Forfaldne og ikke sendt: ingen." in out and "(ældste for -" not in out
-    cli.ok(
-        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
-        "--title", "Plan 2027", "--yes",
-    )  # fmt: skip
+    _open_plan(cli)
     later = _later(cli, 6, "outbox", "status")
     assert "den ældste forfaldt for 6 dage siden" in later, later
     assert "min." not in later
@@ -438,10 +440,7 @@ def test_remind_plan_marks_overdue_rows_and_keeps_date_order(
         encoding="utf-8",
     )
     cli.ok("members", "import", str(digest))
-    cli.ok(
-        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
-        "--title", "Plan 2027", "--yes",
-    )  # fmt: skip
+    _open_plan(cli)
     out = _later(cli, 10, "remind", "plan", "--until", "2027-01-31")
     rows = _rows(out.split("\n\n")[0] if "\n\n" in out else out)
     rows = [r for r in rows if r[:2].isdigit()]
@@ -525,10 +524,7 @@ def test_emails_without_slack_say_how_to_answer_by_email_from_the_secretariat(
 ) -> None:
     cli = _hearing_cli(database_url, tmp_path)
     cli.env["SLACK_BOT_TOKEN"] = None  # the bot has no Slack: every member reads e-mail
-    cli.ok(
-        "hearing", "open", "--council", "lbr-test", "--deadline", "2026-12-18",
-        "--title", "Plan 2027", "--document", "https://example.dk/plan.pdf", "--yes",
-    )  # fmt: skip
+    _open_plan(cli, "--document", "https://example.dk/plan.pdf")
     cli.ok(
         "seminar", "create", "--council", "lbr-test", "--title", "Planseminar",
         "--start", "2027-03-29 09:00", "--end", "2027-03-29 15:00",
@@ -550,3 +546,50 @@ def test_emails_without_slack_say_how_to_answer_by_email_from_the_secretariat(
     assert "besvar denne e-mail, eller skriv til sekretariatet, lbr@example.dk" in invitation
     assert "https://example.dk/plan.pdf" in invitation
     assert "Accepter / Foreløbig / Afvis" in _body(meeting[0])
+
+
+def test_with_slack_only_members_without_a_slack_id_get_the_email_way(
+    database_url: str, tmp_path: Path
+) -> None:
+    import asyncio
+    import json
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from sqlmodel import select
+
+    from bot.delivery.render import Renderer
+    from scheduler.workdays import WorkingCalendar
+    from storage.db import Database
+    from storage.models import OutboxMessage
+
+    cli = _hearing_cli(database_url, tmp_path)
+    extra = tmp_path / "extra.csv"
+    extra.write_text("råd,navn,e-mail,rolle\nlbr-test,Eva Eg,eva@example.dk,medlem\n")
+    cli.ok("members", "import", str(extra))
+    cli.env["SLACK_BOT_TOKEN"] = None
+    _open_plan(cli)  # queued as e-mail to everyone; delivered by a bot that has Slack
+    renderer = Renderer(ZoneInfo("Europe/Copenhagen"), WorkingCalendar(), slack=True)
+
+    async def bodies_of(addresses: tuple[str, ...]) -> dict[str, str]:
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                rows = (
+                    await session.exec(
+                        select(OutboxMessage).where(OutboxMessage.channel == "email")
+                    )
+                ).all()
+                return {
+                    r.address: (await renderer.render(session, r, date(2026, 11, 23))).text
+                    for r in rows
+                    if r.address in addresses
+                    and json.loads(r.payload or "{}").get("message") == "hearing.invite"
+                }
+        finally:
+            await db.dispose()
+
+    bodies = asyncio.run(bodies_of(("anne@example.dk", "eva@example.dk")))
+    assert "Svar i Slack med knappen" in bodies["anne@example.dk"]  # she has a Slack id
+    assert "Slack" not in bodies["eva@example.dk"]
+    assert "besvar denne e-mail" in bodies["eva@example.dk"]
