@@ -531,6 +531,8 @@ def test_emails_without_slack_say_how_to_answer_by_email_from_the_secretariat(
     )  # fmt: skip
     cli.ok("seminar", "invite", "1")
     cli.ok("run", "--drain")
+    cli.ok("hearing", "close", "1")  # the compiled answers go to the secretariat by e-mail
+    cli.ok("run", "--drain")
     mails = _mails(tmp_path / "mail")
     hearing = [m for m in mails if str(m["Subject"]).startswith("Høring: Plan 2027")]
     meeting = [m for m in mails if str(m["Subject"]).startswith("Invitation: Planseminar")]
@@ -546,6 +548,8 @@ def test_emails_without_slack_say_how_to_answer_by_email_from_the_secretariat(
     assert "besvar denne e-mail, eller skriv til sekretariatet, lbr@example.dk" in invitation
     assert "https://example.dk/plan.pdf" in invitation
     assert "Accepter / Foreløbig / Afvis" in _body(meeting[0])
+    closed = [m for m in mails if str(m["Subject"]).startswith("Høringen er lukket")]
+    assert closed and all("#lbr-test" not in _body(m) for m in closed)
 
 
 def test_with_slack_only_members_without_a_slack_id_get_the_email_way(

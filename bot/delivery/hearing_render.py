@@ -118,7 +118,7 @@ async def render_hearing(
         subject = t(lang, "hearing.msg.closed.subject", **fields)
         intro = tt(lang, "hearing.msg.closed.text", **fields)
         if not slack:
-            facts = hearing_facts(hearing, council, lang)
+            facts = hearing_facts(hearing, council, lang, link=in_slack)
             body, page = _email_parts(
                 subject,
                 intro,
