@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.blocks import chunks, context, rsvp_buttons, section
 from bot.delivery.base import Message
 from bot.delivery.templates import EmailBody, render_email
-from bot.i18n import catalogue, format_date, t
+from bot.i18n import format_date, t
 from bot.invites import CANCEL, REQUEST, Invitee
 from bot.services.meetings import CANCELLED, meeting_calendar, meeting_text, meeting_view
 from bot.slack_text import SlackText, escape, join, slack_t, trusted
@@ -70,10 +70,10 @@ async def render_meeting(
         "council": view.council.name,
     }
     subject = t(lang, f"meeting.mail.{kind}.subject", **fields)
-    intro_key = f"meeting.mail.{kind}.text"
-    if row.channel != "slack" and not in_slack and f"{intro_key}_mail" in catalogue():
-        intro_key += "_mail"
-    intro = t(lang, intro_key, **fields)
+    if row.channel != "slack" and not in_slack:
+        intro = t(lang, f"meeting.mail.{kind}.text_mail", **fields)  # no Slack buttons
+    else:
+        intro = t(lang, f"meeting.mail.{kind}.text", **fields)
     details = meeting_text(meeting, lang, tz)
     footer = t(lang, "meeting.mail.footer", council=view.council.name)
     if row.channel == "slack":
