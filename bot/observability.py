@@ -63,6 +63,9 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level.upper())
     # APScheduler logs every job run at INFO; its news is ours to tell.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic is imported when the schema is upgraded, after this: the plugins it sets
+    # up on import are not news either (its migration lines still are).
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 class Metrics:

@@ -146,3 +146,26 @@ print(json.dumps({"countries": "holidays.countries" in sys.modules, "days": days
             theirs = holidays.Denmark(years=int(year), language=language)
             assert days == {d.isoformat(): n for d, n in theirs.items()}, (language, year)
     assert found["days"]["da"]["2027"]["2027-03-25"] == "Skærtorsdag"
+
+
+def test_alembic_loaded_after_logging_is_configured_adds_no_start_up_lines() -> None:
+    """``aarshjul run`` configures logging first and imports Alembic when it upgrades the
+    schema: the plugin set-up Alembic logs on import stays out of the run's log."""
+    probe = (
+        "from bot.observability import configure_logging\n"
+        "configure_logging('INFO', 'text')\n"
+        "import alembic.command\n"
+        "import logging\n"
+        "logging.getLogger('alembic.runtime.migration').info('still shown')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    log = done.stdout + done.stderr
+    assert "still shown" in log
+    assert "setup plugin" not in log
