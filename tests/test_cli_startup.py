@@ -44,11 +44,12 @@ HELP_MUST_NOT_LOAD = {"slack_bolt", "slack_sdk", "aiohttp", "alembic", "sqlalche
 SHOW_MUST_NOT_LOAD = {"slack_bolt", "slack_sdk", "aiohttp", "alembic", "icalendar"}
 
 
-def loaded_by(args: list[str], cwd: Path, **env: str) -> tuple[str, set[str], dict[str, Any]]:
-    """Run ``aarshjul ARGS`` in a fresh interpreter: its output, the packages it loaded
-    and the garbage collector's state at the end."""
+def python(
+    code: str, *args: str, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter on this source tree; it must succeed."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
+        [sys.executable, "-c", code, *args],
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(REPO), **env},
         capture_output=True,
@@ -56,6 +57,13 @@ def loaded_by(args: list[str], cwd: Path, **env: str) -> tuple[str, set[str], di
         timeout=120,
     )
     assert done.returncode == 0, (done.stdout, done.stderr)
+    return done
+
+
+def loaded_by(args: list[str], cwd: Path, **env: str) -> tuple[str, set[str], dict[str, Any]]:
+    """Run ``aarshjul ARGS`` in a fresh interpreter: its output, the packages it loaded
+    and the garbage collector's state at the end."""
+    done = python(PROBE, *args, cwd=cwd, **env)
     output, _, probe = done.stdout.rpartition("\n@@probe ")
     found = json.loads(probe)
     return output, set(found.pop("modules")), found
@@ -131,14 +139,7 @@ days = {lang: {str(y): {d.isoformat(): n for d, n in _public_holidays(y, lang).i
                for y in range(2000, 2101)} for lang in ("da", "en_US")}
 print(json.dumps({"countries": "holidays.countries" in sys.modules, "days": days}))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = python(probe)
     found = json.loads(done.stdout)
     assert found["countries"] is False
     for language, years in found["days"].items():
@@ -158,14 +159,7 @@ def test_alembic_loaded_after_logging_is_configured_adds_no_start_up_lines() -> 
         "import logging\n"
         "logging.getLogger('alembic.runtime.migration').info('still shown')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = python(probe)
     log = done.stdout + done.stderr
     assert "still shown" in log
     assert "setup plugin" not in log
