@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from bot.config_errors import Refusal, toml_error, validation_error
+from bot.i18n import user_error
 from scheduler.errors import ConfigError
 from scheduler.model import CouncilKind, Language
 from scheduler.workdays import NAMED_CLOSED_DAYS, WorkingCalendar
@@ -397,7 +398,7 @@ def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = Non
     if named:
         path: Path | None = Path(named)
         if not path.is_file():
-            raise ConfigError(f"{CONFIG_ENV}={named}: no such file")
+            raise user_error(ConfigError, "config.no_file", variable=CONFIG_ENV, path=named)
     else:
         path = cwd / "config.toml"
         if not path.is_file():
@@ -413,13 +414,11 @@ def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = Non
         except tomllib.TOMLDecodeError as exc:
             raise toml_error(source, text, exc) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: cannot be read: {exc}") from None
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise user_error(ConfigError, "config.unreadable", source=source, why=why) from None
         secret_keys = _find_secret_keys(data)
         if secret_keys:
-            raise ConfigError(
-                f"{source}: key {secret_keys[0]} looks like a secret; secrets come from the "
-                "environment only (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SMTP_PASSWORD, …)"
-            )
+            raise user_error(ConfigError, "config.secret", source=source, setting=secret_keys[0])
 
     overrides: dict[tuple[str, ...], str] = {}
     for var in sorted(environ):

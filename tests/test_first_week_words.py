@@ -204,12 +204,17 @@ def test_init_with_a_config_without_councils_says_so(tmp_path: Path) -> None:
             (", line 2: outbox.concurrency: must be a whole number", "got 'ti'"),
         ),
         (
+            "[slack]\nbot_token = 'xoxb-leaked'\n",
+            ("nøglen slack.bot_token ligner en hemmelighed; hemmeligheder kommer kun fra miljøet",),
+            ("key slack.bot_token looks like a secret",),
+        ),
+        (
             '[email]\nbackend = "pigeon"\n',
             ("email.backend: skal være en af: smtp, file, ikke 'pigeon'",),
             ("email.backend: must be one of: smtp, file, got 'pigeon'",),
         ),
     ],
-    ids=["not toml", "typo", "unclosed quote", "council typo", "not an integer", "choice"],
+    ids=["not toml", "typo", "unclosed quote", "council typo", "integer", "secret", "choice"],
 )
 def test_a_config_error_says_what_where_and_what_is_allowed(
     tmp_path: Path, text: str, danish: tuple[str, ...], english: tuple[str, ...]
