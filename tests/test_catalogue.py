@@ -216,7 +216,16 @@ def test_key_reaching_t_indirectly_exists(key: str, where: str) -> None:
 
 
 #: The columns of ``members list``.
-MEMBER_COLUMNS = "name email role organisation slack_id notify digest language".split()
+MEMBER_COLUMNS = [
+    "name",
+    "email",
+    "role",
+    "organisation",
+    "slack_id",
+    "notify",
+    "digest",
+    "language",
+]
 
 
 @pytest.mark.parametrize(
