@@ -5,17 +5,20 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from bot.blocks import more_value
+from bot.blocks import more_value, plain, section
 from bot.i18n import error_text
 from bot.observability import log_event
+from bot.services.hearing_lists import councils_of
 from bot.services.hearings import Actor
 from bot.slack_app import SlackDeps
-from bot.slack_text import slack_t
+from bot.slack_text import SlackText, slack_t
 from scheduler.errors import AarshjulError, PermissionDenied
+from scheduler.model import Role
 from storage.db import unavailable
-from storage.models import Person
+from storage.models import Council, CycleEvent, Person
 
 log = logging.getLogger("aarshjul.slack")
 
@@ -58,7 +61,7 @@ def shielded(deps: SlackDeps) -> Callable[[Listener], Listener]:
     return wrap
 
 
-def refusal(exc: AarshjulError, language: str, *, user: str, action: str) -> str:
+def refusal(exc: AarshjulError, language: str, *, user: str, action: str) -> SlackText:
     """The reader's text for an error; refusals are logged with who and what."""
     if isinstance(exc, PermissionDenied):
         log_event(log, "refused", logging.WARNING, user=user, action=action, why=str(exc))
@@ -140,3 +143,53 @@ def register_more_button(app: Any, deps: SlackDeps, action_id: str, show: PageSh
             except AarshjulError as exc:
                 text = refusal(exc, lang, user=user, action=action_id)
         await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def show_error_modal(
+    deps: SlackDeps,
+    trigger_id: str,
+    lang: str,
+    text: SlackText,
+    *,
+    title_key: str = "hearing.modal.answer.title",
+) -> None:
+    """A modal that only says why the form cannot open (the trigger dies after 3 s)."""
+    await deps.client.views_open(
+        trigger_id=trigger_id,
+        view={
+            "type": "modal",
+            "title": plain(slack_t(lang, title_key), 24),
+            "close": plain(slack_t(lang, "slack.ok"), 24),
+            "blocks": [section(text)],
+        },
+    )
+
+
+@dataclass(frozen=True)
+class PromptTarget:
+    """The cycle event a prompt's button names, and the secretary who pressed it."""
+
+    lang: str
+    event: CycleEvent
+    council: Council
+    #: The councils the user is secretary of (the form offers these).
+    councils: list[Council]
+
+
+async def prompt_target(
+    deps: SlackDeps, body: dict[str, Any], action: dict[str, Any], *, title_key: str
+) -> PromptTarget | None:
+    """What an "Åbn høring" / "Opret møde" prompt button opens the form for; None (the
+    refusal already shown in a modal) unless the user is a secretary of its council."""
+    user = body["user"]["id"]
+    person = await deps.person(user)
+    lang = deps.language(user, person)
+    async with deps.ctx.db.session() as session:
+        event = await session.get(CycleEvent, int(action.get("value") or 0))
+        councils = await councils_of(session, person, [Role.SECRETARY]) if person else []
+    council = next((c for c in councils if event and c.id == event.council_id), None)
+    if event is None or council is None:
+        text = slack_t(lang, "slack.error", message=slack_t(lang, "slack.hearing.no_councils"))
+        await show_error_modal(deps, body["trigger_id"], lang, text, title_key=title_key)
+        return None
+    return PromptTarget(lang, event, council, councils)

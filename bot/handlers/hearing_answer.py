@@ -17,8 +17,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.blocks import ANSWER_BUTTON, ANSWER_VIEW, answer_modal, plain, section
-from bot.handlers.common import refusal, selected, shielded
+from bot.blocks import ANSWER_BUTTON, ANSWER_VIEW, answer_modal
+from bot.handlers.common import refusal, selected, shielded, show_error_modal
 from bot.i18n import error_text
 from bot.i18n import t as plain_t
 from bot.observability import log_event
@@ -37,19 +37,6 @@ ANSWER_ERROR_FIELD = {
     "hearing.error.bad_url": "link",
     "hearing.error.bad_behalf": "behalf",
 }
-
-
-async def show_error_modal(deps: SlackDeps, trigger_id: str, lang: str, text: str) -> None:
-    """A modal that only says why the form cannot open (the trigger dies after 3 s)."""
-    await deps.client.views_open(
-        trigger_id=trigger_id,
-        view={
-            "type": "modal",
-            "title": plain(slack_t(lang, "hearing.modal.answer.title"), 24),
-            "close": plain(slack_t(lang, "slack.ok"), 24),
-            "blocks": [section(text)],
-        },
-    )
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> list[str]:

@@ -23,6 +23,7 @@ from bot.blocks import (
     section,
 )
 from bot.handlers.common import (
+    prompt_target,
     refusal,
     reply_ephemeral,
     selected,
@@ -30,7 +31,6 @@ from bot.handlers.common import (
     shielded,
     slack_actor,
 )
-from bot.handlers.hearing_answer import show_error_modal
 from bot.i18n import error_text, format_date
 from bot.observability import log_event
 from bot.services.app import AppContext
@@ -42,12 +42,9 @@ from bot.services.hearing_lifecycle import (
     hearing_warnings,
     open_hearing_once,
 )
-from bot.services.hearing_lists import councils_of
 from bot.slack_app import SlackDeps, match_people_by_email
 from bot.slack_text import SlackText, slack_t
 from scheduler.errors import AarshjulError
-from scheduler.model import Role
-from storage.models import Council, CycleEvent
 
 log = logging.getLogger("aarshjul.slack")
 SUBJECT_OF_EVENT = {
@@ -176,23 +173,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
     @shielded(deps)
     async def prompt_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        user = body["user"]["id"]
-        person = await deps.person(user)
-        lang = deps.language(user, person)
-        async with ctx.db.session() as session:
-            event = await session.get(CycleEvent, int(action.get("value") or 0))
-            councils = await councils_of(session, person, [Role.SECRETARY]) if person else []
-            council = await session.get(Council, event.council_id) if event else None
-        if event is None or council is None or council.id not in {c.id for c in councils}:
-            await show_error_modal(
-                deps,
-                body["trigger_id"],
-                lang,
-                slack_t(lang, "slack.error", message=slack_t(lang, "slack.hearing.no_councils")),
-            )
+        target = await prompt_target(deps, body, action, title_key="hearing.modal.open.title")
+        if target is None:
             return
+        event, council, lang = target.event, target.council, target.lang
         view = open_modal(
-            councils,
+            target.councils,
             lang,
             council_key=council.key,
             title=event.title_en if lang == "en" else event.title_da,

@@ -16,13 +16,14 @@ from bot.blocks import (
     SEMINAR_VIEW,
     escape,
     list_blocks,
-    plain,
-    section,
 )
 from bot.handlers.common import (
+    prompt_target,
     refusal,
     register_more_button,
+    reply_ephemeral,
     shielded,
+    slack_actor,
     words,
 )
 from bot.handlers.seminar_form import confirmed, form_error, form_values, seminar_modal
@@ -30,7 +31,6 @@ from bot.i18n import format_date, user_error
 from bot.i18n import t as plain_t
 from bot.services.delivery_state import slack_delivery_note
 from bot.services.hearing_lists import councils_of
-from bot.services.hearings import Actor
 from bot.services.meeting_input import meeting_warnings
 from bot.services.meeting_lists import upcoming_meetings
 from bot.services.meetings import (
@@ -46,7 +46,7 @@ from bot.slack_app import SlackDeps
 from bot.slack_text import bold, join, slack_t
 from scheduler.errors import AarshjulError, InputError
 from scheduler.model import Role
-from storage.models import CycleEvent, Person
+from storage.models import Person
 
 
 class NotYet(Exception):
@@ -56,8 +56,7 @@ class NotYet(Exception):
 def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
     ctx = deps.ctx
 
-    async def reply(respond: Any, text: str) -> None:
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+    reply = reply_ephemeral
 
     @app.command("/seminar")
     @shielded(deps)
@@ -101,7 +100,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
             elif sub == "cancel" and len(args) > 1:
                 async with ctx.db.transaction() as session:
                     view, queued = await cancel_meeting(
-                        session, ctx, Actor(f"slack:{user}", person), args[1]
+                        session, ctx, slack_actor(person, user), args[1]
                     )
                 deps.wake()
                 await reply(
@@ -185,7 +184,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         filled = form_values(values)
         event_id = json.loads(view.get("private_metadata") or "{}").get("cycle_event_id")
         day = filled.get("date", "")
-        who = Actor(f"slack:{user}", person)
+        who = slack_actor(person, user)
         try:
             date.fromisoformat(day)
             draft = MeetingDraft(
@@ -236,27 +235,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
     @shielded(deps)
     async def prompt_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        user = body["user"]["id"]
-        person = await deps.person(user)
-        lang = deps.language(user, person)
-        async with ctx.db.session() as session:
-            event = await session.get(CycleEvent, int(action.get("value") or 0))
-            councils = await councils_of(session, person, [Role.SECRETARY]) if person else []
-        if event is None or event.council_id not in {c.id for c in councils}:
-            text = slack_t(lang, "slack.error", message=slack_t(lang, "slack.hearing.no_councils"))
-            await deps.client.views_open(
-                trigger_id=body["trigger_id"],
-                view={
-                    "type": "modal",
-                    "title": plain(slack_t(lang, "seminar.modal.title"), 24),
-                    "close": plain(slack_t(lang, "slack.ok"), 24),
-                    "blocks": [section(text)],
-                },
-            )
+        target = await prompt_target(deps, body, action, title_key="seminar.modal.title")
+        if target is None:
             return
-        council = next(c for c in councils if c.id == event.council_id)
+        event, council, lang = target.event, target.council, target.lang
         view = seminar_modal(
-            councils,
+            target.councils,
             lang,
             council_key=council.key,
             title=event.title_en if lang == "en" else event.title_da,
