@@ -428,17 +428,6 @@ def away_modal(lang: str) -> dict[str, Any]:
     }
 
 
-def markdown_to_mrkdwn(text: str) -> SlackText:
-    """The compiled answer's Markdown as Slack mrkdwn (headings bold, ** to *), escaped."""
-    out = []
-    for line in escape(text).splitlines():
-        if line.startswith("#"):
-            line = "*" + line.lstrip("#").strip() + "*"
-        out.append(line.replace("**", "*"))
-    # Only * and # were changed in escaped text: nothing a user typed became markup.
-    return trusted("\n".join(out))
-
-
 def chunks(text: SlackText, size: int = 2900) -> list[SlackText]:
     """Split a long text at line breaks into pieces that fit a section block (a line
     longer than ``size`` is cut, never inside an entity such as ``&lt;``)."""

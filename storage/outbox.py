@@ -66,10 +66,6 @@ def _row_values(p: PlannedNotification, now: datetime) -> dict[str, Any]:
     }
 
 
-def _insert(session: AsyncSession) -> Any:
-    return _insert_into(session, OM.__table__)
-
-
 def _insert_into(session: AsyncSession, table: Any) -> Any:
     """The dialect's INSERT (both have ON CONFLICT)."""
     dialect = session.get_bind().dialect.name
@@ -90,7 +86,7 @@ async def enqueue(
         return 0
     # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
     # without compiling one giant statement per chunk.
-    stmt = _insert(session).on_conflict_do_nothing(index_elements=["key"])
+    stmt = _insert_into(session, OM.__table__).on_conflict_do_nothing(index_elements=["key"])
     result = await session.execute(stmt.returning(OM.__table__.c.id), batch)
     inserted = len(result.all())
     return inserted

@@ -98,8 +98,9 @@ async def render_hearing(
         # section: Slack gets the first ones, "… og N mere" and where to see them all.
         names: Any = ", ".join(missing) or "-"
         if slack and missing:
+            full = escape(names)
             names = names_within(lang, missing, 2000)
-            if len(names) < len(escape(", ".join(missing))):
+            if len(names) < len(full):
                 more = slack_t(lang, "hearing.msg.escalation.all", id=hearing.id)
                 names = join(" ", [names, more])
         text = tt(

@@ -119,6 +119,9 @@ class OutcomeRecorder:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
+                # Discarded, not returned to the pool: its asynchronous-commit setting
+                # must not reach the answers and closes that would get it next.
+                await conn.invalidate()
                 await conn.close()
             except Exception:
                 log.warning("closing the recorder's connection failed", exc_info=True)

@@ -65,10 +65,13 @@ class Renderer:
         """The row as it goes out. An e-mail about a council's hearing or meeting comes
         from the council's secretariat (display name, Reply-To) and, when its reader
         cannot answer in Slack, says how to answer by e-mail instead of naming buttons."""
-        in_slack = await self._in_slack(session, row)
-        message = await self._render_row(session, row, today, in_slack)
-        if row.channel == "email":
-            message = await self._from_council(session, row, message)
+        payload = json.loads(row.payload or "{}")
+        ours = str(payload.get("message", "")).startswith(("hearing.", "meeting."))
+        # Only a hearing's or a meeting's words depend on it: no query for the rest.
+        in_slack = await self._in_slack(session, row) if ours else True
+        message = await self._render_row(session, row, payload, today, in_slack)
+        if row.channel == "email" and ours:
+            message = await self._from_council(session, row, payload, message)
         return message
 
     async def _in_slack(self, session: AsyncSession, row: OutboxMessage) -> bool:
@@ -84,11 +87,8 @@ class Renderer:
         return bool(person and person.slack_id)
 
     async def _from_council(
-        self, session: AsyncSession, row: OutboxMessage, message: Message
+        self, session: AsyncSession, row: OutboxMessage, payload: dict[str, Any], message: Message
     ) -> Message:
-        payload = json.loads(row.payload or "{}")
-        if not str(payload.get("message", "")).startswith(("hearing.", "meeting.")):
-            return message
         council_id = row.council_id
         meeting_id = payload.get("params", {}).get("meeting_id")
         if council_id is None and meeting_id is not None:
@@ -105,9 +105,13 @@ class Renderer:
         )
 
     async def _render_row(
-        self, session: AsyncSession, row: OutboxMessage, today: date, in_slack: bool
+        self,
+        session: AsyncSession,
+        row: OutboxMessage,
+        payload: dict[str, Any],
+        today: date,
+        in_slack: bool,
     ) -> Message:
-        payload = json.loads(row.payload or "{}")
         message = payload.get("message", "")
         params: dict[str, Any] = payload.get("params", {})
         lang = row.language if row.language in ("da", "en") else "da"
