@@ -53,22 +53,6 @@ def forbidden_at(value: str) -> tuple[int, str] | None:
     return match.start() + 1, f"U+{ord(match.group()):04X}"
 
 
-def clean_line(value: str, *, field: str, limit: int) -> str:
-    """A name or title as stored: NFC, trimmed, at most ``limit`` characters.
-
-    Raises:
-        InputError: it is empty, too long, or holds a forbidden character (its
-            position and code point are named).
-    """
-    text = unicodedata.normalize("NFC", value).strip()
-    if not text:
-        raise user_error(InputError, "text.empty", field=field)
-    refuse_forbidden(text, field)
-    if len(text) > limit:
-        raise user_error(InputError, "text.too_long", field=field, limit=limit, length=len(text))
-    return text
-
-
 def refuse_forbidden(text: str, field: str) -> None:
     """Refuse a one-line text holding a control, bidi or zero-width character.
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.services.hearings import clean_text
 from bot.services.members import import_members
 from bot.text import (
     FORMULA_START,
-    clean_line,
     clean_long,
     forbidden_at,
     header_safe,
@@ -57,22 +57,21 @@ def test_a_title_with_a_forbidden_character_is_refused_naming_its_position(name:
     char = FORBIDDEN[name]
     assert forbidden_at(f"Plan{char}2027") == (5, f"U+{ord(char):04X}")
     with pytest.raises(InputError) as refused:
-        clean_line(f"Plan{char}2027", field="titlen", limit=200)
+        clean_text(f"Plan{char}2027", "titlen", 200)
     assert "plads 5" in str(refused.value) or "position 5" in str(refused.value)
     assert f"U+{ord(char):04X}" in str(refused.value)
 
 
 def test_clean_text_normalises_and_strips_what_long_text_may_not_hold() -> None:
     decomposed = "Ærø og Ka\u0308the"  # a + combining diaeresis
-    assert clean_line(decomposed, field="navn", limit=200) == "Ærø og Käthe"
+    assert clean_text(decomposed, "navn", 200) == "Ærø og Käthe"
     assert clean_long("Vi\u200b støtter\u202e\r\nplanen\tfuldt\x00 ud.\x85") == (
         "Vi støtter\nplanen\tfuldt ud."
     )
     assert header_safe("Høring:\u202e gnirøH\r\nBcc: x") == "Høring: gnirøH Bcc: x"
+    assert clean_text("   ", "titlen", 200) == ""  # the caller says what is missing
     with pytest.raises(InputError):
-        clean_line("   ", field="titlen", limit=200)
-    with pytest.raises(InputError):
-        clean_line("x" * 201, field="titlen", limit=200)
+        clean_text("x" * 201, "titlen", 200)
 
 
 def test_every_formula_start_is_made_inert() -> None:

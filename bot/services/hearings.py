@@ -32,7 +32,7 @@ from bot.i18n import format_date, t, user_error
 from bot.observability import log_event
 from bot.services.app import AppContext
 from bot.services.reminders import person_recipients
-from bot.text import forbidden_at
+from bot.text import refuse_forbidden
 from scheduler.errors import InputError, NotFoundError, PermissionDenied
 from scheduler.model import Role
 from scheduler.planner import (
@@ -92,10 +92,7 @@ def clean_text(value: str, key: str, limit: int) -> str:
     control, bidi or zero-width character (its position named, see :mod:`bot.text`) or
     over ``limit`` characters. Empty stays empty: the caller says what is missing."""
     value = unicodedata.normalize("NFC", value or "").strip()
-    found = forbidden_at(value)
-    if found is not None:
-        position, code = found
-        raise user_error(InputError, "text.bad_char", field=key, position=position, code=code)
+    refuse_forbidden(value, key)
     if len(value) > limit:
         raise user_error(InputError, "hearing.error.too_long", limit=limit, length=len(value))
     return value
