@@ -119,12 +119,12 @@ class RemindersConfig(_Section):
     @model_validator(mode="after")
     def _send_inside_working_hours(self) -> RemindersConfig:
         if not self.quiet_end < self.quiet_start:
-            raise ValueError("quiet_end (the morning) must come before quiet_start (the evening)")
+            raise Refusal("config.why.quiet_order")
         if not self.quiet_end <= self.send_at < self.quiet_start:
-            raise ValueError(
-                f"send_at must lie between quiet_end ({self.quiet_end:%H:%M}) and "
-                f"quiet_start ({self.quiet_start:%H:%M}), or reminders on the day itself "
-                "would go out after their deadline"
+            raise Refusal(
+                "config.why.send_at_outside",
+                start=f"{self.quiet_end:%H:%M}",
+                end=f"{self.quiet_start:%H:%M}",
             )
         return self
 
@@ -132,7 +132,7 @@ class RemindersConfig(_Section):
     @classmethod
     def _non_negative(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if any(v < 0 or v > 250 for v in value):
-            raise ValueError("offsets are working days before the deadline: 0 to 250")
+            raise Refusal("config.why.offsets_range")
         return tuple(sorted(set(value), reverse=True))
 
 
@@ -173,7 +173,11 @@ class OutboxConfig(_Section):
     def _beats_within_timeout(self) -> OutboxConfig:
         # A live worker must beat several times per timeout, or it is taken for dead.
         if self.heartbeat_seconds * 2 > self.worker_timeout_seconds:
-            raise ValueError("heartbeat_seconds must be at most half of worker_timeout_seconds")
+            raise Refusal(
+                "config.why.heartbeat_half",
+                heartbeat=self.heartbeat_seconds,
+                timeout=self.worker_timeout_seconds,
+            )
         return self
 
 
@@ -312,9 +316,10 @@ def normalise_database_url(url: str) -> str:
     if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
         return url
     scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", url)
-    shown = repr(scheme.group(0)) if scheme else "a value with no scheme"
     # Never echo the rest: it may hold a password.
-    raise ValueError(f"expected a sqlite:///PATH or postgresql://USER@HOST/DB URL, got {shown}")
+    if scheme:
+        raise Refusal("config.why.database_scheme", scheme=scheme.group(0))
+    raise Refusal("config.why.database_no_scheme")
 
 
 def _parse_env_value(raw: str) -> Any:
