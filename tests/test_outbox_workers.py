@@ -399,3 +399,28 @@ async def test_a_commit_that_fails_is_tried_again_and_then_the_rows_are_taken_ba
     report = await worker.drain()
     assert sorted(r.id for r in report.reclaimed) == sorted(stuck) and report.sent == 2
     assert f"reclaimed id={stuck[0]}" in caplog.text
+
+
+async def test_the_recorders_asynchronous_commit_never_reaches_another_transaction(
+    database_url: str,
+) -> None:
+    """The recorder commits without waiting for the disk on its own connection only: the
+    pool's connections, which answers and closes get next, still wait for it."""
+    database = Database(database_url, pool_size=1)  # one pooled connection, one overflow
+    await database.upgrade()
+    sql = "PRAGMA synchronous" if database.is_sqlite else "SHOW synchronous_commit"
+    try:
+        async with database.engine.connect() as conn:
+            durable = (await conn.exec_driver_sql(sql)).scalar()
+        recorder = OutcomeRecorder(database, worker="w", now=lambda: datetime.now(UTC))
+        async with recorder:
+            # No such row: the commit updates nothing, but it runs on the recorder's
+            # connection with its asynchronous setting.
+            await recorder.submit(outbox.Outcome(10**9, outbox.SENT))
+        assert recorder.commits == 1
+        async with database.engine.connect() as a, database.engine.connect() as b:
+            seen = [(await c.exec_driver_sql(sql)).scalar() for c in (a, b)]
+        assert seen == [durable, durable]
+        assert durable not in ("off", 1)  # the pool's own setting is the durable one
+    finally:
+        await database.dispose()
