@@ -1,0 +1,24 @@
+"""recommendations (indstillinger) between councils (issue 14)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-01 12:00:00
+
+Reserved in the chain so that the issues built in parallel each own one revision;
+the tables are added by the change that builds the capability.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,24 @@
+"""meeting agendas and their items (issue 14)
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-01 12:00:00
+
+Reserved in the chain so that the issues built in parallel each own one revision;
+the tables are added by the change that builds the capability.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
