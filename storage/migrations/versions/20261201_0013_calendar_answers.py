@@ -1,0 +1,24 @@
+"""calendar answers by e-mail (issue 13): where an invitee's answer came from
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-01 12:00:00
+
+Reserved in the chain so that the issues built in parallel each own one revision;
+the tables are added by the change that builds the capability.
+"""calendar answers by e-mail (issue 13): where an invitee's answer came from
+
+from collections.abc import Sequence
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
