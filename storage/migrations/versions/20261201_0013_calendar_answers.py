@@ -6,7 +6,7 @@ Create Date: 2026-12-01 12:00:00
 
 Reserved in the chain so that the issues built in parallel each own one revision;
 the tables are added by the change that builds the capability.
-"""calendar answers by e-mail (issue 13): where an invitee's answer came from
+"""
 
 from collections.abc import Sequence
 
