@@ -8,6 +8,7 @@ server-given delay) or :class:`PermanentDeliveryError` (give up on this row).
 
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,11 +45,21 @@ class PermanentDeliveryError(DeliveryError):
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file that goes with a message (Slack: uploaded into the message's thread)."""
+    """A file that goes with a message (Slack: uploaded into the message's thread;
+    e-mail: a MIME attachment after the text)."""
 
     filename: str
     title: str
     content: bytes
+    #: The MIME type e-mail gives the part; guessed from ``filename`` when empty.
+    content_type: str = ""
+
+    @property
+    def mime_type(self) -> str:
+        if self.content_type:
+            return self.content_type
+        guessed, _ = mimetypes.guess_type(self.filename)
+        return guessed or "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,8 @@ class Message:
     #: text/calendar alternative and as an ``invite.ics`` attachment.
     calendar: bytes | None = None
     calendar_method: str | None = None
-    #: A file that goes with the message (Slack only; e-mail carries the text itself).
+    #: A file that goes with the message: Slack shares it in the message's thread,
+    #: e-mail attaches it (multipart/mixed).
     attachment: Attachment | None = None
     #: What an earlier attempt of this row already delivered (see DeliveryError.progress).
     progress: str | None = None

@@ -15,6 +15,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from email import encoders
 from email.charset import BASE64, Charset
 from email.header import Header
 from email.message import EmailMessage
@@ -27,7 +28,12 @@ from pathlib import Path
 import aiosmtplib
 
 from bot.config import EmailConfig
-from bot.delivery.base import Message, PermanentDeliveryError, TemporaryDeliveryError
+from bot.delivery.base import (
+    Attachment,
+    Message,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
 from bot.text import header_safe
 
 
@@ -56,7 +62,8 @@ def _header_value(name: str, value: str) -> str:
 def build_email(
     message: Message, *, sender: str, reply_to: str, now: datetime, tz: tzinfo
 ) -> EmailMessage | MIMEBase:
-    """A multipart/alternative (text + HTML) message.
+    """A multipart/alternative (text + HTML) message; with ``message.attachment``,
+    a multipart/mixed whose last part is the file (a chart PNG, an agenda .docx).
 
     Built with the classic (compat32) classes: they do no header parsing, which
     is most of the cost of ``EmailMessage`` when thousands go out; header values
@@ -75,6 +82,8 @@ def build_email(
         mail.attach(MIMEText(message.html, "html", "utf-8"))
     else:
         mail = text
+    if message.attachment is not None:
+        mail = _with_attachment(mail, message.attachment)
     subject = _header_value("Subject", message.subject)
     mail["From"] = _from(message.sender_name, sender)
     mail["To"] = _header_value("To", message.address)
@@ -98,6 +107,24 @@ def _from(name: str | None, sender: str) -> str:
     if not name:
         return address
     return formataddr((_header_value("From", name), address), charset="utf-8")
+
+
+def _with_attachment(body: MIMEBase, file: Attachment) -> MIMEBase:
+    """``body`` followed by ``file`` as a base64 attachment in a multipart/mixed (the
+    calendar's multipart/mixed gets the file as one more part)."""
+    maintype, _, subtype = file.mime_type.partition("/")
+    part = MIMEBase(maintype, subtype or "octet-stream")
+    part.set_payload(file.content)
+    encoders.encode_base64(part)
+    name = _header_value("filename", file.filename)
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", name))
+    if body.get_content_type() == "multipart/mixed":
+        body.attach(part)
+        return body
+    mixed = MIMEMultipart("mixed")
+    mixed.attach(body)
+    mixed.attach(part)
+    return mixed
 
 
 def _with_calendar(text: MIMEText, message: Message) -> MIMEBase:
