@@ -311,3 +311,5 @@ class Worker(SQLModel, table=True):
     pid: int
     started: datetime = Field(sa_type=UTCDateTime)
     last_seen: datetime = Field(sa_type=UTCDateTime, index=True)
+
+from storage.recommendations import Recommendation, RecommendationVote  # noqa: E402, F401

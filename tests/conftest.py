@@ -38,6 +38,8 @@ TABLES = (
     "absence",
     "meeting",
     "meeting_invitee",
+    "recommendation",
+    "recommendation_vote",
 )
 T = TypeVar("T")
 
