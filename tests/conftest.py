@@ -40,6 +40,8 @@ TABLES = (
     "meeting_invitee",
     "recommendation",
     "recommendation_vote",
+    "agenda",
+    "agenda_item",
 )
 T = TypeVar("T")
 
