@@ -313,3 +313,4 @@ class Worker(SQLModel, table=True):
     last_seen: datetime = Field(sa_type=UTCDateTime, index=True)
 
 from storage.recommendations import Recommendation, RecommendationVote  # noqa: E402, F401
+from storage.agendas import Agenda, AgendaItem  # noqa: E402, F401
