@@ -216,46 +216,6 @@ class HearingsConfig(_Section):
 
 class LimitsConfig(_Section):
     #: Largest file an import reads (members now, results later), in MB; checked
-class RecommendationsConfig(_Section):
-    """``[recommendations]``: how long a receiver has to answer, and who is told when not."""
-
-    #: Working days after sending at which the receiver is reminded to answer.
-    answer_days: int = Field(default=20, ge=1, le=250)
-    #: Working days after that reminder at which the sender's chair hears of it.
-    escalate_days: int = Field(default=5, ge=0, le=250)
-    #: Share of the voting seats (members and the chair) that must vote yes in Slack
-    #: for the council to agree; unset: the council's quorum, ``[hearings] quorum``.
-    quorum: float | None = Field(default=None, gt=0, le=1)
-
-
-class InboundConfig(_Section):
-    """Inbound mail (issue 13): the mailbox ``aarshjul run`` reads; IMAP_USERNAME/PASSWORD."""
-
-    backend: Literal["none", "imap"] = "none"
-    host: str = ""
-    port: int = Field(default=993, ge=1, le=65535)
-    tls: Literal["implicit", "starttls", "none"] = "implicit"
-    folder: str = Field(default="INBOX", min_length=1, max_length=200, pattern=_FOLDER)
-    #: Handled (or deliberately ignored) messages are moved here; created if missing.
-    done_folder: str = Field(default="done", min_length=1, max_length=200, pattern=_FOLDER)
-    #: Messages refused as malformed are moved here, with the reason stored.
-    failed_folder: str = Field(default="failed", min_length=1, max_length=200, pattern=_FOLDER)
-    #: Poll this often when the server has no IDLE (and re-IDLE this often when it has).
-    poll_seconds: int = Field(default=60, ge=1, le=3600)
-    #: The raw message is kept this many days (its Message-ID and hash for ever).
-    keep_raw_days: int = Field(default=90, ge=0, le=3650)
-    #: Larger messages are refused unread (the IMAP reader asks RFC822.SIZE first).
-    max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
-
-    @model_validator(mode="after")
-    def _imap_needs_host(self) -> InboundConfig:
-        if self.backend == "imap" and not self.host.strip():
-            raise Refusal("inbound.config.no_host")
-        if len({self.folder, self.done_folder, self.failed_folder}) < 3:
-            raise Refusal("inbound.config.same_folder")
-        return self
-
-
     #: before reading, and standard input or a device is read through the same bound.
     import_max_mb: float = Field(default=20, gt=0, le=1000)
     #: Longest cell an import accepts, in characters.
@@ -264,8 +224,6 @@ class InboundConfig(_Section):
     import_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
 
 
-class CouncilConfig(_Section):
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
 class MeasureConfig(_Section):
     """One result measure (``[results.measures.KEY]``), as Jobindsats.dk publishes it."""
 
@@ -390,6 +348,8 @@ class ResultsConfig(_Section):
                 names[folded] = council.key
 
 
+class CouncilConfig(_Section):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     kind: CouncilKind
     name: str = Field(min_length=1, max_length=200)
     #: The RBR an LBR belongs to (its key).
@@ -398,6 +358,8 @@ class ResultsConfig(_Section):
     secretariat_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     #: Per-council reminder offsets; the [reminders] offsets when absent.
     reminder_offsets: tuple[int, ...] | None = None
+    #: An LBR's municipality as results files name it ("Gribskov"), besides its key.
+    jobcentre: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class Settings(_Section):
@@ -412,8 +374,17 @@ class Settings(_Section):
     outbox: OutboxConfig = OutboxConfig()
     server: ServerConfig = ServerConfig()
     limits: LimitsConfig = LimitsConfig()
-    recommendations: RecommendationsConfig = RecommendationsConfig()
     councils: tuple[CouncilConfig, ...] = ()
+    #: After ``councils``: its check reads them (and a refusal names ``results``).
+    results: ResultsConfig = ResultsConfig()
+
+    @field_validator("results")
+    @classmethod
+    def _results_councils(cls, value: ResultsConfig, info: ValidationInfo) -> ResultsConfig:
+        councils = info.data.get("councils")
+        if councils is not None:
+            value.check_councils({c.key: c for c in councils})
+        return value
 
     @model_validator(mode="after")
     def _councils_consistent(self) -> Settings:
