@@ -37,6 +37,8 @@ from scheduler.workdays import NAMED_CLOSED_DAYS, WorkingCalendar
 ENV_PREFIX = "AARSHJUL__"
 CONFIG_ENV = "AARSHJUL_CONFIG"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aarshjul.db"
+#: An IMAP mailbox name: printable, no wildcards or quotes (RFC 3501 list-wildcards).
+_FOLDER = r"^[^\x00-\x1f\x7f*%\"\\]+$"
 _SECRET_KEY = re.compile(r"(^|_)(password|passwd|secret|token|api_key)($|_)")
 
 
@@ -214,6 +216,46 @@ class HearingsConfig(_Section):
     auto_close_days: int = Field(default=1, ge=-1, le=60)
 
 
+class RecommendationsConfig(_Section):
+    """``[recommendations]``: how long a receiver has to answer, and who is told when not."""
+
+    #: Working days after sending at which the receiver is reminded to answer.
+    answer_days: int = Field(default=20, ge=1, le=250)
+    #: Working days after that reminder at which the sender's chair hears of it.
+    escalate_days: int = Field(default=5, ge=0, le=250)
+    #: Share of the voting seats (members and the chair) that must vote yes in Slack
+    #: for the council to agree; unset: the council's quorum, ``[hearings] quorum``.
+    quorum: float | None = Field(default=None, gt=0, le=1)
+
+
+class InboundConfig(_Section):
+    """Inbound mail (issue 13): the mailbox ``aarshjul run`` reads; IMAP_USERNAME/PASSWORD."""
+
+    backend: Literal["none", "imap"] = "none"
+    host: str = ""
+    port: int = Field(default=993, ge=1, le=65535)
+    tls: Literal["implicit", "starttls", "none"] = "implicit"
+    folder: str = Field(default="INBOX", min_length=1, max_length=200, pattern=_FOLDER)
+    #: Handled (or deliberately ignored) messages are moved here; created if missing.
+    done_folder: str = Field(default="done", min_length=1, max_length=200, pattern=_FOLDER)
+    #: Messages refused as malformed are moved here, with the reason stored.
+    failed_folder: str = Field(default="failed", min_length=1, max_length=200, pattern=_FOLDER)
+    #: Poll this often when the server has no IDLE (and re-IDLE this often when it has).
+    poll_seconds: int = Field(default=60, ge=1, le=3600)
+    #: The raw message is kept this many days (its Message-ID and hash for ever).
+    keep_raw_days: int = Field(default=90, ge=0, le=3650)
+    #: Larger messages are refused unread (the IMAP reader asks RFC822.SIZE first).
+    max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _imap_needs_host(self) -> InboundConfig:
+        if self.backend == "imap" and not self.host.strip():
+            raise Refusal("inbound.config.no_host")
+        if len({self.folder, self.done_folder, self.failed_folder}) < 3:
+            raise Refusal("inbound.config.same_folder")
+        return self
+
+
 class LimitsConfig(_Section):
     #: Largest file an import reads (members now, results later), in MB; checked
     #: before reading, and standard input or a device is read through the same bound.
@@ -370,10 +412,12 @@ class Settings(_Section):
     email: EmailConfig = EmailConfig()
     slack: SlackConfig = SlackConfig()
     hearings: HearingsConfig = HearingsConfig()
+    recommendations: RecommendationsConfig = RecommendationsConfig()
     meetings: MeetingsConfig = MeetingsConfig()
     outbox: OutboxConfig = OutboxConfig()
     server: ServerConfig = ServerConfig()
     limits: LimitsConfig = LimitsConfig()
+    inbound: InboundConfig = InboundConfig()
     councils: tuple[CouncilConfig, ...] = ()
     #: After ``councils``: its check reads them (and a refusal names ``results``).
     results: ResultsConfig = ResultsConfig()
@@ -420,6 +464,8 @@ class Secrets(BaseModel):
     slack_signing_secret: SecretStr | None = None
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Secrets:
