@@ -42,6 +42,9 @@ TABLES = (
     "recommendation_vote",
     "agenda",
     "agenda_item",
+    "hearing_mail_key",
+    "hearing_mail_sent",
+    "hearing_answer_file",
 )
 T = TypeVar("T")
 
