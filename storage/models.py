@@ -315,3 +315,4 @@ class Worker(SQLModel, table=True):
 from storage.recommendations import Recommendation, RecommendationVote  # noqa: E402, F401
 from storage.agendas import Agenda, AgendaItem  # noqa: E402, F401
 from storage.hearing_mail import HearingMailKey  # noqa: E402, F401
+from storage.results import ResultDeviation, ResultValue  # noqa: E402, F401

@@ -45,6 +45,8 @@ TABLES = (
     "hearing_mail_key",
     "hearing_mail_sent",
     "hearing_answer_file",
+    "result_value",
+    "result_deviation",
 )
 T = TypeVar("T")
 

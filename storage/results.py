@@ -1,0 +1,72 @@
+"""The tables of results data (one value per jobcentre, measure and period) and of the
+deviations found in them (each alerted once when it starts and once when it ends)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+class ResultValue(SQLModel, table=True):
+    """One published figure: a jobcentre's (an LBR's) value of a measure in a period.
+
+    ``period`` is canonical: ``2026-09`` for a month, ``2026-Q3`` for a quarter, so the
+    periods of one kind sort as text.
+    """
+
+    __tablename__ = "result_value"
+    __table_args__ = (
+        UniqueConstraint("council_id", "measure", "period", name="uq_result_value"),
+        #: The check reads a measure's values of every jobcentre, period by period.
+        Index("ix_result_value_measure_period", "measure", "period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="council.id")
+    measure: str = Field(max_length=64)
+    period: str = Field(max_length=8)
+    value: float
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ResultDeviation(SQLModel, table=True):
+    """A jobcentre beyond its RBR's threshold for a measure, from ``since_period`` on.
+
+    Found by the check; ``state`` is ``open`` until a check finds it over (``ended``,
+    with ``ended_period``, the first period back within the threshold). The alerts'
+    chart is drawn once, when the deviation is found (and again when it ends) and kept
+    here, so every audience and every retry gets the same picture.
+    """
+
+    __tablename__ = "result_deviation"
+    __table_args__ = (
+        UniqueConstraint("council_id", "measure", "since_period", name="uq_result_deviation"),
+        Index("ix_result_deviation_state", "state", "council_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="council.id")
+    #: The RBR whose threshold it crossed.
+    region_id: int = Field(foreign_key="council.id")
+    measure: str = Field(max_length=64)
+    since_period: str = Field(max_length=8)
+    #: The latest period checked while it held, and its figures.
+    last_period: str = Field(max_length=8)
+    value: float
+    group_mean: float
+    #: value - group mean, in the measure's unit (signed).
+    difference: float
+    #: The difference in percent of the group mean (signed; None when the mean is 0).
+    percent: float | None = None
+    periods: int
+    state: str = Field(default="open", max_length=8)
+    ended_period: str | None = Field(default=None, max_length=8)
+    chart: bytes | None = Field(default=None, sa_type=LargeBinary)
+    found_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
