@@ -316,3 +316,4 @@ from storage.recommendations import Recommendation, RecommendationVote  # noqa: 
 from storage.agendas import Agenda, AgendaItem  # noqa: E402, F401
 from storage.hearing_mail import HearingMailKey  # noqa: E402, F401
 from storage.results import ResultDeviation, ResultValue  # noqa: E402, F401
+from storage.inbound import InboundMessage  # noqa: E402, F401

@@ -45,6 +45,7 @@ TABLES = (
     "hearing_mail_key",
     "hearing_mail_sent",
     "hearing_answer_file",
+    "inbound_message",
     "result_value",
     "result_deviation",
 )
