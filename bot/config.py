@@ -320,6 +320,9 @@ class ResultsConfig(_Section):
     thresholds: tuple[ResultsThresholdConfig, ...] = ()
     #: How many periods a chart shows.
     chart_periods: int = Field(default=24, ge=2, le=240)
+    #: Most rows a results import accepts (five years of 98 jobcentres and 20
+    #: measures are 117,600); ``[limits]`` bounds the file's size and cells.
+    import_max_rows: int = Field(default=500_000, ge=1, le=5_000_000)
 
     @field_validator("measures")
     @classmethod

@@ -3,7 +3,7 @@ deviations found in them (each alerted once when it starts and once when it ends
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -64,6 +64,12 @@ class ResultDeviation(SQLModel, table=True):
     #: The difference in percent of the group mean (signed; None when the mean is 0).
     percent: float | None = None
     periods: int
+    #: The threshold as it stood when the deviation was found (config may change later):
+    #: ``percent`` or ``points``, its size, and when and with whom it was agreed.
+    threshold_kind: str = Field(max_length=8)
+    threshold: float
+    agreed_on: date | None = None
+    agreed_with: str = Field(default="", max_length=200)
     state: str = Field(default="open", max_length=8)
     ended_period: str | None = Field(default=None, max_length=8)
     chart: bytes | None = Field(default=None, sa_type=LargeBinary)
