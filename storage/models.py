@@ -275,6 +275,9 @@ class Meeting(SQLModel, table=True):
     sequence: int = 0
     #: The sequence last sent to the invitees (None: not invited yet).
     sent_sequence: int | None = None
+    #: The sequence of the last move to another day, which reset the answers: a
+    #: calendar answer (iTIP REPLY) to an older sequence no longer counts.
+    answers_sequence: int = 0
     cycle_event_id: int | None = Field(default=None, foreign_key="cycle_event.id")
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -296,6 +299,9 @@ class MeetingInvitee(SQLModel, table=True):
     #: none, yes, no or maybe (Deltager / Deltager ikke / Måske).
     response: str = Field(default="none", max_length=8)
     responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Where the answer came from: ``slack`` (the buttons) or ``calendar`` (an iTIP
+    #: REPLY by e-mail); None while there is no answer.
+    source: str | None = Field(default=None, max_length=8)
 
 
 class Worker(SQLModel, table=True):

@@ -583,3 +583,38 @@ async def retry(session: AsyncSession, row: OutboxMessage, *, now: datetime) -> 
     row.updated_at = now
     session.add(row)
     await session.flush()
+
+
+#: A bounce fails a row that went out, is going out, or waits to go again after a
+#: reclaim (its first attempt may have been delivered): the address does not take
+#: mail. A row already failed or skipped stays as it is.
+BOUNCEABLE = (SENT, SENDING, PENDING)
+
+
+async def fail_bounced(
+    session: AsyncSession, row_id: int, *, key: str, reason: str, now: datetime
+) -> bool:
+    """Mark a row failed because the recipient's server returned it (a DSN).
+
+    One statement that re-checks the row's key (the caller verified the Message-ID's
+    hash against it) and its state; ``reported_at`` is cleared so the failure is in
+    the secretariat's next daily report. A worker still holding the row
+    (``sending``) finds it no longer ``sending`` and its own result is dropped.
+
+    Returns:
+        True when this call failed the row; False when it was failed or skipped already.
+    """
+    t = OM.__table__
+    result = await session.execute(
+        update(t)
+        .where(t.c.id == row_id, t.c.key == key, t.c.state.in_(BOUNCEABLE))
+        .values(
+            state=FAILED,
+            last_error=reason,
+            lease_until=None,
+            reported_at=None,
+            updated_at=now,
+        )
+        .returning(t.c.id)
+    )
+    return result.first() is not None

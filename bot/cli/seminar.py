@@ -259,7 +259,12 @@ def register(app: typer.Typer, state: CliState) -> None:
                         "sequence": view.meeting.sequence,
                         "counts": counts,
                         "attendees": [
-                            {"name": i.name, "email": i.email, "response": i.response}
+                            {
+                                "name": i.name,
+                                "email": i.email,
+                                "response": i.response,
+                                "source": i.source,
+                            }
                             for i in view.invitees
                         ],
                     }
@@ -270,9 +275,15 @@ def register(app: typer.Typer, state: CliState) -> None:
                     t(language, "members.col.name"),
                     t(language, "members.col.email"),
                     t(language, "hearing.col.answers"),
+                    t(language, "inbound_calendar.source.col"),
                 ],
                 [
-                    [i.name, i.email, t(language, f"meeting.response.{i.response}")]
+                    [
+                        i.name,
+                        i.email,
+                        t(language, f"meeting.response.{i.response}"),
+                        t(language, f"inbound_calendar.source.{i.source or 'none'}"),
+                    ]
                     for i in view.invitees
                 ],
             )

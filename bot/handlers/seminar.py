@@ -46,7 +46,7 @@ from bot.slack_app import SlackDeps
 from bot.slack_text import bold, join, slack_t
 from scheduler.errors import AarshjulError, InputError
 from scheduler.model import Role
-from storage.models import Person
+from storage.models import MeetingInvitee, Person
 
 
 class NotYet(Exception):
@@ -91,10 +91,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
                 async with ctx.db.session() as session:
                     view = await meeting_view(session, args[1])
                 lines = [bold(escape(view.meeting.title))]
-                lines += [
-                    escape(f"• {i.name}: {plain_t(lang, f'meeting.response.{i.response}')}")
-                    for i in view.invitees
-                ]
+                lines += [escape(attendee_line(i, lang)) for i in view.invitees]
                 lines.append(slack_t(lang, "meeting.cli.counts", **view.counts()))
                 await reply(respond, join("\n", lines))
             elif sub == "cancel" and len(args) > 1:
@@ -250,3 +247,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         await deps.client.views_open(trigger_id=body["trigger_id"], view=view)
 
     return ["/seminar"]
+
+
+def attendee_line(invitee: MeetingInvitee, lang: str) -> str:
+    """``• Name: Deltager (kalender)``: the answer and where it came from (plain text)."""
+    line = f"• {invitee.name}: {plain_t(lang, f'meeting.response.{invitee.response}')}"
+    if invitee.source:
+        line += f" ({plain_t(lang, f'inbound_calendar.source.{invitee.source}')})"
+    return line

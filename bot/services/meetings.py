@@ -344,9 +344,11 @@ async def update_meeting(
     meeting.sequence += 1
     meeting.updated_at = now
     if new_start.astimezone(ctx.tz).date() != old_day:
-        # Another day: earlier answers say nothing about it; everyone is asked again.
+        # Another day: earlier answers say nothing about it; everyone is asked again,
+        # and a calendar answer to an earlier invitation no longer counts.
+        meeting.answers_sequence = meeting.sequence
         for invitee in view.invitees:
-            invitee.response, invitee.responded_at = "none", None
+            invitee.response, invitee.responded_at, invitee.source = "none", None, None
             session.add(invitee)
     session.add(meeting)
     audit.record(
@@ -404,8 +406,8 @@ async def record_response(
         raise user_error(InputError, "meeting.error.not_invited", id=view.meeting.id)
     if view.meeting.state == CANCELLED:
         raise user_error(InputError, "meeting.error.cancelled", id=view.meeting.id)
-    if mine.response != response:
-        mine.response = response
+    if (mine.response, mine.source) != (response, "slack"):
+        mine.response, mine.source = response, "slack"
         mine.responded_at = ctx.clock.now()
         session.add(mine)
         audit.record(
@@ -416,6 +418,7 @@ async def record_response(
             entity="meeting",
             entity_id=view.meeting.id,
             response=response,
+            source="slack",
         )
         await session.flush()
     return mine

@@ -1,0 +1,289 @@
+"""Calendar answers by e-mail (issue 13, point 2): iTIP REPLY and COUNTER in the shapes
+Outlook, Outlook on the web, Gmail and Apple Calendar send, built from a real meeting
+whose invitations went out, parsed by the reader's parse_message and handled in the
+reader's order; both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from bot.handlers.seminar import attendee_line
+from bot.i18n import t
+from bot.services.hearings import Actor
+from bot.services.inbound.message import Disposition
+from bot.services.meetings import (
+    cancel_meeting,
+    meeting_view,
+    parse_local,
+    record_response,
+    update_meeting,
+)
+from storage.models import AuditLog, MeetingInvitee, OutboxMessage, Person
+from tests.cli_runner import Cli
+from tests.conftest import snapshot
+from tests.inbound_world import (
+    EXTRA,
+    SECRETARIAT,
+    SENDER,
+    TITLE,
+    handle,
+    invitation_values,
+    invited_meeting,
+    load_fixture,
+    sent_mail,
+    world,
+)
+
+#: fixture, who answers (as the client writes the address), the answer it records.
+CLIENTS = (
+    ("outlook_desktop_accept.eml", "M03@Example.DK", "Medlem 03 Ærø", "yes", "ACCEPTED"),
+    ("outlook_web_decline.eml", "m04@example.dk", "Medlem 04", "no", "DECLINED"),
+    ("gmail_tentative.eml", "m05@example.dk", "Medlem 05", "maybe", "TENTATIVE"),
+    ("apple_macos_accept.eml", EXTRA.upper(), "Direktør Jobcenter", "yes", "ACCEPTED"),
+    ("apple_ios_decline.eml", "m06@example.dk", "Medlem 06", "no", "DECLINED"),
+)
+
+
+def reply(name: str, attendee: str, who: str, uid: str, sequence: int | str) -> bytes:
+    return load_fixture(
+        f"calendar/{name}",
+        UID=uid,
+        SEQUENCE=str(sequence),
+        ORGANIZER=SENDER,
+        ATTENDEE=attendee,
+        ATTENDEE_NAME=who,
+        TITLE=TITLE,
+    )
+
+
+async def answers(ctx, meeting_id: int) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+    async with ctx.db.session() as s:
+        view = await meeting_view(s, meeting_id)
+    return {i.email: (i.response, i.source) for i in view.invitees}
+
+
+async def test_each_client_shape_records_the_answer_of_the_right_invitee(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, _):
+        meeting = await invited_meeting(ctx)
+        # The values come from the invitation that really went out to that invitee.
+        for name, attendee, who, answer, partstat in CLIENTS:
+            values = invitation_values(sent_mail(tmp_path / "mail", attendee.lower()))
+            assert values["UID"] == meeting.uid
+            outcome = await handle(
+                ctx, reply(name, attendee, who, values["UID"], values["SEQUENCE"])
+            )
+            assert outcome is not None, name
+            assert (outcome.disposition, outcome.kind) == (Disposition.HANDLED, "calendar_reply")
+            assert outcome.params["email"] == attendee.lower()
+            assert outcome.params["response"] == answer and outcome.params["partstat"] == partstat
+            line = t("da", outcome.summary_key, **outcome.params)
+            assert f"<{attendee.lower()}> svarede {partstat} til møde {meeting.meeting_id}" in line
+        # A member answers by the Slack button as well: the same column, source slack.
+        async with ctx.db.transaction() as s:
+            person = (
+                await s.execute(select(Person).where(Person.email == "m01@example.dk"))
+            ).scalar_one()
+            await record_response(s, ctx, meeting.meeting_id, person, "maybe")
+        shown = await answers(ctx, meeting.meeting_id)
+        assert shown == {
+            "m01@example.dk": ("maybe", "slack"),
+            "m02@example.dk": ("none", None),
+            "m03@example.dk": ("yes", "calendar"),
+            "m04@example.dk": ("no", "calendar"),
+            "m05@example.dk": ("maybe", "calendar"),
+            "m06@example.dk": ("no", "calendar"),
+            EXTRA: ("yes", "calendar"),
+        }
+        # Each answer is in the audit log with where it came from.
+        async with ctx.db.session() as s:
+            logged = (
+                (await s.execute(select(AuditLog).where(AuditLog.action == "meeting.answered")))
+                .scalars()
+                .all()
+            )
+        sources = sorted(json.loads(a.details)["source"] for a in logged)
+        assert sources == ["calendar"] * 5 + ["slack"]
+        # ``aarshjul seminar attendees ID --json`` and the table show the source.
+        cli = Cli(database_url, tmp_path / "config.toml")
+        data = json.loads(
+            await asyncio.to_thread(
+                cli.ok, "seminar", "attendees", str(meeting.meeting_id), "--json"
+            )
+        )
+        listed = {a["email"]: (a["response"], a["source"]) for a in data["attendees"]}
+        assert listed == shown
+        assert data["counts"] == {"yes": 2, "no": 2, "maybe": 2, "none": 1}
+        table = await asyncio.to_thread(cli.ok, "seminar", "attendees", str(meeting.meeting_id))
+        row = next(line for line in table.splitlines() if "m03@example.dk" in line)
+        assert "Deltager" in row and "kalender" in row
+        row = next(line for line in table.splitlines() if "m01@example.dk" in line)
+        assert "Måske" in row and "Slack" in row
+        # /seminar attendees in Slack: the same words.
+        async with ctx.db.session() as s:
+            rows = (
+                (
+                    await s.execute(
+                        select(MeetingInvitee).where(
+                            MeetingInvitee.meeting_id == meeting.meeting_id
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        by_mail = {i.email: i for i in rows}
+        assert attendee_line(by_mail["m04@example.dk"], "da").endswith(": Deltager ikke (kalender)")
+        assert attendee_line(by_mail["m01@example.dk"], "en").endswith(": Maybe (Slack)")
+        assert attendee_line(by_mail["m02@example.dk"], "da").endswith(": Ikke svaret")
+
+
+async def test_a_reply_to_an_older_sequence_does_not_count_after_a_move_to_another_day(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, _):
+        meeting = await invited_meeting(ctx, deliver=False)
+        args = ("outlook_desktop_accept.eml", "m03@example.dk", "Medlem 03")
+        first = await handle(ctx, reply(*args, meeting.uid, 0))
+        assert first is not None and first.disposition is Disposition.HANDLED
+        # A change of place only (same day): SEQUENCE 1, the answers stand, and an
+        # answer to SEQUENCE 0 still counts.
+        async with ctx.db.transaction() as s:
+            await update_meeting(s, ctx, Actor("test"), meeting.meeting_id, location="Jobcentret")
+        assert (await answers(ctx, meeting.meeting_id))["m03@example.dk"] == ("yes", "calendar")
+        declined = reply("outlook_web_decline.eml", "m04@example.dk", "Medlem 04", meeting.uid, 0)
+        outcome = await handle(ctx, declined)
+        assert outcome is not None and outcome.disposition is Disposition.HANDLED
+        # Moved to another day: SEQUENCE 2, every answer reset.
+        async with ctx.db.transaction() as s:
+            await update_meeting(
+                s,
+                ctx,
+                Actor("test"),
+                meeting.meeting_id,
+                start=parse_local("2027-03-30 09:00", ctx, "--start"),
+                end=parse_local("2027-03-30 15:00", ctx, "--end"),
+            )
+        assert (await answers(ctx, meeting.meeting_id))["m03@example.dk"] == ("none", None)
+        # The same Accept to the old invitation (a client's late delivery) does not count.
+        for sequence in (0, 1):
+            stale = await handle(ctx, reply(*args, meeting.uid, sequence))
+            assert stale is not None
+            assert (stale.disposition, stale.summary_key) == (
+                Disposition.IGNORED,
+                "inbound_calendar.summary.stale",
+            )
+            assert stale.params["current"] == 2
+            assert "flyttet til en anden dag i version 2" in t(
+                "da", stale.summary_key, **stale.params
+            )
+        assert (await answers(ctx, meeting.meeting_id))["m03@example.dk"] == ("none", None)
+        # An answer to the new invitation does.
+        fresh = await handle(ctx, reply(*args, meeting.uid, 2))
+        assert fresh is not None and fresh.disposition is Disposition.HANDLED
+        assert (await answers(ctx, meeting.meeting_id))["m03@example.dk"] == ("yes", "calendar")
+
+
+async def test_an_uninvited_attendee_an_unknown_uid_and_a_cancelled_meeting_change_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, _):
+        meeting = await invited_meeting(ctx, deliver=False)
+        before = await snapshot(ctx.db)
+        cases = (
+            # Someone not invited, even writing From a member's address: the ATTENDEE decides.
+            ("outlook_desktop_accept.eml", "stranger@example.org", meeting.uid, "not_invited"),
+            ("gmail_tentative.eml", "m03@example.dk.evil.org", meeting.uid, "not_invited"),
+            ("outlook_web_decline.eml", "m03@example.dk", "meeting-0000@aarshjul", "unknown_uid"),
+            (
+                "apple_macos_accept.eml",
+                "m03@example.dk",
+                "040000008200E00074C5B7101A82E008",
+                "unknown_uid",
+            ),
+        )
+        for name, attendee, uid, reason in cases:
+            outcome = await handle(ctx, reply(name, attendee, "X", uid, 0))
+            assert outcome is not None, name
+            assert outcome.disposition is Disposition.IGNORED, name
+            assert outcome.summary_key == f"inbound_calendar.summary.{reason}", name
+            for lang in ("da", "en"):
+                assert t(lang, outcome.summary_key, **outcome.params)
+        assert await snapshot(ctx.db) == before
+        # A cancelled meeting takes no answers (the row lock, then its state).
+        async with ctx.db.transaction() as s:
+            await cancel_meeting(s, ctx, Actor("test"), meeting.meeting_id)
+        before = await snapshot(ctx.db)
+        outcome = await handle(
+            ctx, reply("outlook_desktop_accept.eml", "m03@example.dk", "X", meeting.uid, 1)
+        )
+        assert outcome is not None
+        assert outcome.summary_key == "inbound_calendar.summary.cancelled"
+        assert await snapshot(ctx.db) == before
+
+
+async def test_a_counter_proposal_is_shown_to_the_secretariat_and_not_applied(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path, slack=True) as (ctx, _):
+        meeting = await invited_meeting(ctx, deliver=False)
+        async with ctx.db.session() as s:
+            start = (await meeting_view(s, meeting.meeting_id)).meeting.start_at
+        raw = reply("outlook_counter.eml", "m02@example.dk", "Medlem 02", meeting.uid, 0)
+        outcome = await handle(ctx, raw)
+        assert outcome is not None
+        assert (outcome.disposition, outcome.kind) == (Disposition.HANDLED, "calendar_counter")
+        assert outcome.params["queued"] == 2
+        assert outcome.params["proposed"] == "mandag den 29. marts 2027 kl. 13:00–17:00"
+        async with ctx.db.session() as s:
+            view = await meeting_view(s, meeting.meeting_id)
+            notices = (
+                (
+                    await s.execute(
+                        select(OutboxMessage)
+                        .where(col(OutboxMessage.source).startswith("inbound-counter:"))
+                        .order_by(col(OutboxMessage.channel))
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        # Not applied: the same time, the same SEQUENCE, nobody's answer changed.
+        assert view.meeting.start_at == start and view.meeting.sequence == 0
+        assert all(i.response == "none" for i in view.invitees)
+        assert [(n.channel, n.address) for n in notices] == [
+            ("email", SECRETARIAT),
+            ("slack", "#lbr-test"),
+        ]
+        params = json.loads(notices[0].payload)["params"]
+        assert params["subject"] == f"Forslag om nyt tidspunkt: {TITLE}"
+        assert "Medlem 02 Ærø <m02@example.dk> foreslår" in params["text"]
+        assert "Foreslået: mandag den 29. marts 2027 kl. 13:00–17:00" in params["text"]
+        assert "Nu: mandag den 29. marts 2027 kl. 09:00–15:00" in params["text"]
+        assert "Kan vi tage det om eftermiddagen?" in params["text"]
+        # Nothing went to the member who proposed it.
+        assert all(n.address != "m02@example.dk" for n in notices)
+        # The same message handled again queues nothing more.
+        again = await handle(ctx, raw)
+        assert again is not None and again.params["queued"] == 0
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_the_counter_notice_reads_in_both_languages(language: str) -> None:
+    fields = {
+        "id": 7,
+        "title": TITLE,
+        "name": "Medlem 02",
+        "email": "m02@example.dk",
+        "current": "a",
+        "proposed": "b",
+        "comment": "c",
+    }
+    text = t(language, "inbound_calendar.counter.text", **fields)
+    assert "m02@example.dk" in text and "aarshjul seminar update 7" in text
