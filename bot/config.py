@@ -246,6 +246,8 @@ class InboundConfig(_Section):
     keep_raw_days: int = Field(default=90, ge=0, le=3650)
     #: Larger messages are refused unread (the IMAP reader asks RFC822.SIZE first).
     max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    #: Hearing e-mails to members get a Reply-To ``local+h<id>.<person>.<token>@domain`` of this.
+    reply_address: str = Field(default="", max_length=200, pattern=r"^$|^[^@\s+]+@[^@\s]+$")
 
     @model_validator(mode="after")
     def _imap_needs_host(self) -> InboundConfig:

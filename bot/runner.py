@@ -101,6 +101,7 @@ def build_worker(
             now=ctx.clock.now,
             # No Slack channel (no token): e-mails say how to answer by e-mail.
             slack="slack" in channels,
+            reply_address=ctx.config.settings.inbound.reply_address,
         ),
         send_window(ctx),
         worker_id=worker_id,

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import format_date, t, user_error
 from bot.services.app import AppContext
-from bot.services.hearings import POSITIONS, HearingStatus, hearing_status, seats
+from bot.services.hearings import POSITIONS, HearingStatus, hearing_status, seat_files, seats
 from bot.text import inert_cell
 from scheduler.errors import InputError
 from storage.models import Council, Hearing, Person
@@ -66,6 +66,9 @@ def compile_markdown(status: HearingStatus, language: str, tz: tzinfo) -> str:
                     lines.append(f"  > {paragraph.strip()}")
             if a.link:
                 lines.append(f"  {t(lang, 'hearing.export.link', url=a.link)}")
+            if status.files.get(s.person.id or 0):
+                names = ", ".join(status.files[s.person.id or 0])
+                lines.append(f"  {t(lang, 'inbound_hearing.export.files', names=names)}")
     lines += ["", f"## {t(lang, 'hearing.export.missing')} ({len(status.missing)})", ""]
     for s in status.missing:
         org = f" ({s.organisation})" if s.organisation else ""
@@ -86,7 +89,8 @@ async def closing_status(session: AsyncSession, hearing: Hearing, today: date) -
     """Who answered what and who did not, as the closing message reports it."""
     council = await session.get(Council, hearing.council_id)
     assert council is not None
-    return HearingStatus(hearing, council, await seats(session, hearing, today), 0, 0)
+    found = await seats(session, hearing, today)
+    return HearingStatus(hearing, council, found, 0, 0, await seat_files(session, hearing, found))
 
 
 CSV_COLUMNS = (
@@ -104,6 +108,7 @@ CSV_COLUMNS = (
     "answered_by",
     "remarks",
     "link",
+    "attachments",
 )
 
 
@@ -136,6 +141,7 @@ def compile_csv(status: HearingStatus, people: dict[int, Person]) -> str:
                 by.email if by else "",
                 a.remarks if a else "",
                 (a.link or "") if a else "",
+                "; ".join(status.files.get(s.person.id or 0, [])),
             ]
         )
     return out.getvalue()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
@@ -42,6 +42,7 @@ from scheduler.planner import (
 )
 from storage import audit
 from storage.db import lock_row
+from storage.hearing_mail import answer_files
 from storage.models import (
     Absence,
     Council,
@@ -300,6 +301,8 @@ class HearingStatus:
     seats: list[Seat]
     days_left: int
     working_days_left: int
+    #: The names of the files kept with each seat's current answer (e-mailed answers).
+    files: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def answered(self) -> list[Seat]:
@@ -317,15 +320,25 @@ async def hearing_status(
     council = await session.get(Council, hearing.council_id)
     assert council is not None
     today = ctx.today()
+    found = await seats(session, hearing, ctx.today())
     return HearingStatus(
         hearing,
         council,
-        await seats(session, hearing, ctx.today()),
+        found,
         (hearing.deadline - today).days,
         ctx.calendar.working_days_between(today, hearing.deadline)
         if hearing.deadline >= today
         else 0,
+        await seat_files(session, hearing, found),
     )
+
+
+async def seat_files(
+    session: AsyncSession, hearing: Hearing, found: list[Seat]
+) -> dict[int, list[str]]:
+    """The names of the files kept with each seat's current answer."""
+    versions = {s.person.id or 0: s.answer.version for s in found if s.answer is not None}
+    return await answer_files(session, hearing.id or 0, versions) if versions else {}
 
 
 def status_lines(status: HearingStatus, language: str) -> list[str]:

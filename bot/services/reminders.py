@@ -185,7 +185,11 @@ CONDITIONS: dict[str, Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]] 
 #: the link of its announcement).
 AFTER_SENT: dict[str, Callable[..., Awaitable[None]]] = {}
 #: Modules that add sources (and delivery conditions) when imported.
-PLUGINS = ("bot.services.hearing_reminders", "bot.services.meeting_reminders")
+PLUGINS = (
+    "bot.services.hearing_reminders",
+    "bot.services.meeting_reminders",
+    "bot.services.inbound.reply_tokens",
+)
 
 
 def sources() -> list[ReminderSource]:
