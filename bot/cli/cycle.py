@@ -158,3 +158,7 @@ def register(app: typer.Typer, state: CliState) -> None:
             write_stdout(year_calendar(ctx, view).decode("utf-8"))
 
         run(state, body)
+
+    from bot.cli.wheel import register as register_wheel
+
+    register_wheel(group, state)

@@ -53,6 +53,9 @@ class Attachment:
     content: bytes
     #: The MIME type e-mail gives the part; guessed from ``filename`` when empty.
     content_type: str = ""
+    #: E-mail: the part's Content-ID when it is one of :attr:`Message.inline` (the HTML
+    #: shows it as ``<img src="cid:CONTENT_ID">``).
+    content_id: str = ""
 
     @property
     def mime_type(self) -> str:
@@ -84,6 +87,9 @@ class Message:
     #: A file that goes with the message: Slack shares it in the message's thread,
     #: e-mail attaches it (multipart/mixed).
     attachment: Attachment | None = None
+    #: Images the HTML shows in place (e-mail: multipart/related beside the HTML, each
+    #: with its ``content_id``; ignored by Slack). The digest's wheels.
+    inline: tuple[Attachment, ...] = ()
     #: What an earlier attempt of this row already delivered (see DeliveryError.progress).
     progress: str | None = None
     #: E-mail: the display name of ``From`` ("LBR Gribskov – sekretariatet") and the
