@@ -1,0 +1,318 @@
+"""Bounces and auto-replies (issue 13, point 4): a DSN for one of our Message-IDs fails that
+outbox row with the server's reason and puts it in the secretariat's daily failure report;
+auto-replies are seen and never answered. Real invitations written by the worker, the
+reader's parse_message, both databases."""
+
+from __future__ import annotations
+
+import email
+from datetime import timedelta
+from email import policy
+from email.header import Header
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.delivery.base import Message
+from bot.delivery.email import message_id
+from bot.i18n import t
+from bot.runner import drain
+from bot.services.inbound.bounces import auto_reply_reason, handle_bounce_or_auto_reply
+from bot.services.inbound.dsn import digest_of
+from bot.services.inbound.message import Disposition
+from bot.services.inbound.parse import parse_message
+from bot.services.reminders import plan_failure_reports
+from scheduler.planner import Kind, PlannedNotification
+from storage import outbox
+from storage.db import Database
+from storage.models import OutboxMessage
+from tests.conftest import snapshot
+from tests.inbound_world import (
+    EXTRA,
+    NOW,
+    SECRETARIAT,
+    SENDER,
+    TITLE,
+    handle,
+    invited_meeting,
+    load_fixture,
+    sent_mail,
+    world,
+)
+
+#: fixture ⟶ the reason the row keeps (Status, then the server's diagnostic).
+BOUNCES = {
+    "postfix_user_unknown.eml": "5.1.1 550 5.1.1 <{to}>: Recipient address rejected: User unknown",
+    "exchange_ndr.eml": "5.1.10 550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found",
+    "original_message_id_header.eml": "5.2.2 552 5.2.2 Mailbox full",
+    "original_message_id_field.eml": "5.7.1 550 5.7.1 Relaying denied",
+}
+
+
+def fixture(name: str, message_id: str, to: str = EXTRA, **more: str) -> bytes:
+    return load_fixture(
+        f"bounce/{name}",
+        MESSAGE_ID=message_id,
+        RECIPIENT=to,
+        SENDER=SENDER,
+        SUBJECT=f"Invitation: {TITLE}",
+        **more,
+    )
+
+
+async def invitation_row(ctx, to: str) -> OutboxMessage:  # type: ignore[no-untyped-def]
+    async with ctx.db.session() as s:
+        return (
+            await s.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.address == to, OutboxMessage.channel == "email"
+                )
+            )
+        ).scalar_one()
+
+
+@pytest.mark.parametrize("name", sorted(BOUNCES))
+async def test_a_bounce_fails_the_row_with_the_reason_and_the_report_lists_it(
+    database_url: str, tmp_path: Path, name: str
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, clock):
+        await invited_meeting(ctx)
+        row = await invitation_row(ctx, EXTRA)
+        assert row.state == outbox.SENT and row.external_id
+        # The Message-ID in the bounce is the one the invitation really carried.
+        assert sent_mail(tmp_path / "mail", EXTRA)["Message-ID"] == row.external_id
+        raw = fixture(name, row.external_id)
+        outcome = await handle(ctx, raw)
+        assert outcome is not None
+        assert (outcome.disposition, outcome.kind) == (Disposition.HANDLED, "bounce")
+        reason = BOUNCES[name].format(to=EXTRA)
+        assert str(outcome.params["reason"]).startswith(reason)
+        line = t("da", outcome.summary_key, **outcome.params)
+        assert f"besked {row.id} til {EXTRA} kunne ikke leveres ({reason}" in line
+        failed = await invitation_row(ctx, EXTRA)
+        assert failed.state == outbox.FAILED
+        assert (failed.last_error or "").startswith(f"bounce: {reason}")
+        # Only that row: the other invitations stay sent.
+        async with ctx.db.session() as s:
+            states = (
+                await s.execute(
+                    select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+                )
+            ).all()
+        assert dict(states) == {outbox.SENT: 6, outbox.FAILED: 1}
+
+        # The same bounce again (or another one for it) leaves the row as it is.
+        before = await snapshot(ctx.db)
+        again = await handle(ctx, raw)
+        assert again is not None
+        assert (again.disposition, again.summary_key) == (
+            Disposition.IGNORED,
+            "inbound_bounce.summary.already",
+        )
+        assert await snapshot(ctx.db) == before
+
+        # The secretariat's daily failure report lists it, with the server's reason.
+        clock.set(NOW + timedelta(minutes=5))
+        async with ctx.db.transaction() as s:
+            assert await plan_failure_reports(s, ctx) == 1
+        await drain(ctx)
+        report = sent_mail(tmp_path / "mail", SECRETARIAT)
+        text = report.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert EXTRA in text and reason[:40] in text
+        assert f"{row.id}" in text
+
+
+async def test_dsns_that_are_not_about_our_messages_or_not_failures_change_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, _):
+        await invited_meeting(ctx)
+        row = await invitation_row(ctx, EXTRA)
+        assert row.id is not None and row.external_id
+        domain = SENDER.rpartition("@")[2]
+        forged = f"<aarshjul.{row.id}.{'0' * 16}@{domain}>"  # the right row, a wrong hash
+        other = await invitation_row(ctx, "m02@example.dk")
+        cases = (
+            ("postfix_user_unknown.eml", "<CAF=abc123@mail.gmail.com>", "not_ours"),
+            ("exchange_ndr.eml", forged, "not_ours"),
+            # A hash of another row's key under this row's number is not this row either.
+            (
+                "original_message_id_field.eml",
+                f"<aarshjul.{row.id}.{digest_of(other.key)}@{domain}>",
+                "not_ours",
+            ),
+            ("delayed.eml", row.external_id, "not_failure"),
+        )
+        before = await snapshot(ctx.db)
+        for name, mid, reason in cases:
+            outcome = await handle(ctx, fixture(name, mid))
+            assert outcome is not None, name
+            assert (outcome.disposition, outcome.kind) == (Disposition.IGNORED, "bounce"), name
+            assert outcome.summary_key == f"inbound_bounce.summary.{reason}", name
+            for lang in ("da", "en"):
+                assert t(lang, outcome.summary_key, **outcome.params)
+        assert await snapshot(ctx.db) == before
+
+
+def test_our_message_id_is_recognised_with_the_hash_of_the_rows_key() -> None:
+    """The DSN reader and bot.delivery.email.message_id agree on the hash."""
+    key = "meeting-msg:3/s0/request/email/a@example.dk"
+    message = Message(row_id=42, key=key, address="a@example.dk", subject="s", text="t")
+    written = message_id(message, SENDER)
+    assert written == f"<aarshjul.42.{digest_of(key)}@example.dk>"
+
+
+async def test_fail_bounced_follows_the_outbox_state_rules(db: Database) -> None:
+    """pending (after a reclaim), sending and sent become failed; failed and skipped rows
+    stay as they are; a key that does not match changes nothing."""
+    now = NOW
+    planned = [
+        PlannedNotification(
+            key=f"k/{state}",
+            group_key=f"k/{state}",
+            kind=Kind.NOTICE,
+            source="test",
+            council_id=None,
+            person_id=None,
+            channel="email",
+            address=f"{state}@example.dk",
+            language="da",
+            message="notice",
+            params={},
+            due_at=now,
+            expires_at=None,
+        )
+        for state in outbox.STATES
+    ]
+    async with db.transaction() as s:
+        await outbox.enqueue(s, planned, now=now)
+        for state in outbox.STATES:
+            await s.execute(
+                OutboxMessage.__table__.update()
+                .where(OutboxMessage.__table__.c.key == f"k/{state}")
+                .values(state=state, last_error="before")
+            )
+    async with db.transaction() as s:
+        ids = {r.key: r.id for r in (await s.execute(select(OutboxMessage))).scalars()}
+        results = {
+            state: await outbox.fail_bounced(
+                s, ids[f"k/{state}"], key=f"k/{state}", reason="bounce: 5.1.1", now=now
+            )
+            for state in outbox.STATES
+        }
+        assert not await outbox.fail_bounced(s, ids["k/sent"], key="k/pending", reason="x", now=now)
+    assert results == {
+        "pending": True,
+        "sending": True,
+        "sent": True,
+        "failed": False,
+        "skipped": False,
+    }
+    async with db.session() as s:
+        rows = {
+            r.key: (r.state, r.last_error)
+            for r in (await s.execute(select(OutboxMessage))).scalars()
+        }
+    assert rows == {
+        "k/pending": ("failed", "bounce: 5.1.1"),
+        "k/sending": ("failed", "bounce: 5.1.1"),
+        "k/sent": ("failed", "bounce: 5.1.1"),
+        "k/failed": ("failed", "before"),
+        "k/skipped": ("skipped", "before"),
+    }
+
+
+@pytest.mark.parametrize("name", ["outlook_ooo_da.eml", "sieve_vacation.eml"])
+async def test_an_auto_reply_is_seen_and_gets_no_answer(
+    database_url: str, tmp_path: Path, name: str
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, _):
+        await invited_meeting(ctx)
+        row = await invitation_row(ctx, "m02@example.dk")
+        assert row.external_id
+        raw = fixture(name, row.external_id, to="m02@example.dk", RECIPIENT_NAME="Medlem 02")
+        async with ctx.db.session() as s:
+            rows_before = await s.scalar(select(func.count()).select_from(OutboxMessage))
+        outcome = await handle(ctx, raw)
+        assert outcome is not None
+        assert (outcome.disposition, outcome.kind) == (Disposition.IGNORED, "auto_reply")
+        assert "besvares ikke" in t("da", outcome.summary_key, **outcome.params)
+        async with ctx.db.session() as s:
+            rows_after = await s.scalar(select(func.count()).select_from(OutboxMessage))
+            pending = await s.scalar(
+                select(func.count()).where(col(OutboxMessage.state) == outbox.PENDING)
+            )
+        assert rows_after == rows_before and pending == 0
+        # The invitation it answered is not touched either.
+        assert (await invitation_row(ctx, "m02@example.dk")).state == outbox.SENT
+
+
+PLAIN = "From: Bo <bo@example.dk>\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <x1@example.dk>\r\n{extra}\r\nTekst.\r\n"
+
+
+@pytest.mark.parametrize(
+    ("subject", "extra", "why"),
+    [
+        ("Re: Høring", "Auto-Submitted: auto-replied\r\n", "Auto-Submitted: auto-replied"),
+        ("Re: Høring", "Auto-Submitted: auto-generated\r\n", "Auto-Submitted: auto-generated"),
+        ("Re: Høring", "X-Autoreply: yes\r\n", "X-Autoreply: yes"),
+        ("Re: Høring", "X-Autorespond: Away\r\n", "X-Autorespond: Away"),
+        ("Re: Høring", "Precedence: auto_reply\r\n", "Precedence: auto_reply"),
+        ("Re: Høring", "Precedence: bulk\r\n", "Precedence: bulk"),
+        ("Re: Høring", "Precedence: junk\r\n", "Precedence: junk"),
+        ("Automatisk svar: Høring", "", "Subject: Automatisk svar: Høring"),
+        ("Automatic reply: Hearing", "", "Subject: Automatic reply: Hearing"),
+        ("Out of Office: Hearing", "", "Subject: Out of Office: Hearing"),
+        ("Fraværende: Høring", "", "Subject: Fraværende: Høring"),
+        ("Re: Høring", "Auto-Submitted: no\r\n", None),
+        ("Re: Høring", "Precedence: list\r\n", None),
+        ("Re: Høring", "X-Auto-Response-Suppress: All\r\n", None),
+        ("Re: Out of Office hours meeting", "", None),
+    ],
+)
+def test_what_counts_as_an_auto_reply(subject: str, extra: str, why: str | None) -> None:
+    encoded = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    raw = PLAIN.format(to=SENDER, subject=encoded, extra=extra).encode("ascii")
+    assert auto_reply_reason(parse_message(raw)) == why
+
+
+async def test_an_auto_reply_carrying_a_calendar_answer_goes_on_to_the_calendar_handler(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A room or a delegate's calendar accepts automatically: the answer still counts."""
+    async with world(database_url, tmp_path) as (ctx, _):
+        meeting = await invited_meeting(ctx, deliver=False)
+        raw = load_fixture(
+            "calendar/outlook_desktop_accept.eml",
+            UID=meeting.uid,
+            SEQUENCE="0",
+            ORGANIZER=SENDER,
+            ATTENDEE="m02@example.dk",
+            ATTENDEE_NAME="Medlem 02",
+            TITLE=TITLE,
+        ).replace(
+            b"\r\nMIME-Version: 1.0\r\n",
+            b"\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n",
+            1,
+        )
+        mail = parse_message(raw)
+        assert auto_reply_reason(mail) == "Auto-Submitted: auto-generated"
+        async with ctx.db.session() as s:
+            assert await handle_bounce_or_auto_reply(ctx, s, mail) is None
+        outcome = await handle(ctx, raw)
+        assert outcome is not None and outcome.kind == "calendar_reply"
+
+
+def test_the_fixtures_parse_as_the_reader_sees_them() -> None:
+    raw = fixture("exchange_ndr.eml", "<aarshjul.1.0123456789abcdef@example.dk>")
+    mail = parse_message(raw)
+    assert mail.report_type == "delivery-status"
+    assert {p.content_type for p in mail.parts} >= {
+        "message/delivery-status",
+        "text/rfc822-headers",
+    }
+    assert email.message_from_bytes(raw, policy=policy.default)["Subject"].startswith(
+        "Undeliverable:"
+    )
