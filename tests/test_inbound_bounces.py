@@ -249,7 +249,10 @@ async def test_an_auto_reply_is_seen_and_gets_no_answer(
         assert (await invitation_row(ctx, "m02@example.dk")).state == outbox.SENT
 
 
-PLAIN = "From: Bo <bo@example.dk>\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <x1@example.dk>\r\n{extra}\r\nTekst.\r\n"
+PLAIN = (
+    "From: Bo <bo@example.dk>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+    "Message-ID: <x1@example.dk>\r\n{extra}\r\nTekst.\r\n"
+)
 
 
 @pytest.mark.parametrize(
