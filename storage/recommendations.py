@@ -39,6 +39,9 @@ class Recommendation(SQLModel, table=True):
     #: The Slack trigger (or CLI call) that created it: a re-sent request finds it.
     request_key: str | None = Field(default=None, max_length=200, unique=True)
     created_by: str = Field(max_length=200)
+    #: When the secretariat put the draft to a vote of the members (Slack buttons).
+    vote_opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    vote_opened_by: str | None = Field(default=None, max_length=200)
     #: meeting (agreed at a meeting on ``agreed_meeting``) or vote (a quorum in Slack).
     agreed_how: str | None = Field(default=None, max_length=16)
     agreed_meeting: date | None = None

@@ -37,6 +37,8 @@ def upgrade() -> None:
         sa.Column("state", Str(length=16), nullable=False),
         sa.Column("request_key", Str(length=200), nullable=True, unique=True),
         sa.Column("created_by", Str(length=200), nullable=False),
+        sa.Column("vote_opened_at", When, nullable=True),
+        sa.Column("vote_opened_by", Str(length=200), nullable=True),
         sa.Column("agreed_how", Str(length=16), nullable=True),
         sa.Column("agreed_meeting", sa.Date(), nullable=True),
         sa.Column("agreed_by", Str(length=200), nullable=True),
