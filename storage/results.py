@@ -39,7 +39,7 @@ class ResultDeviation(SQLModel, table=True):
 
     Found by the check; ``state`` is ``open`` until a check finds it over (``ended``,
     with ``ended_period``, the first period back within the threshold). The alerts'
-    chart is drawn once, when the deviation is found (and again when it ends) and kept
+    chart is drawn once when the deviation is found (and once when it ends) and kept
     here, so every audience and every retry gets the same picture.
     """
 
@@ -73,6 +73,8 @@ class ResultDeviation(SQLModel, table=True):
     state: str = Field(default="open", max_length=8)
     ended_period: str | None = Field(default=None, max_length=8)
     chart: bytes | None = Field(default=None, sa_type=LargeBinary)
+    #: The chart of the "it has ended" alert.
+    ended_chart: bytes | None = Field(default=None, sa_type=LargeBinary)
     found_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

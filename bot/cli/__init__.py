@@ -7,6 +7,7 @@ import gc
 import typer
 
 from bot.cli import councils, cycle, hearing, init, members, outbox, remind, seminar
+from bot.cli import results as results_cli
 from bot.cli.common import CliState, try_load_config
 from bot.config import Config
 from bot.i18n import t
@@ -48,6 +49,7 @@ def build_cli(
     outbox.register(app, state)
     hearing.register(app, state)
     seminar.register(app, state)
+    results_cli.register(app, state)
     return app
 
 

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("state", Str(length=8), nullable=False),
         sa.Column("ended_period", Str(length=8), nullable=True),
         sa.Column("chart", sa.LargeBinary(), nullable=True),
+        sa.Column("ended_chart", sa.LargeBinary(), nullable=True),
         sa.Column("found_at", When, nullable=False),
         sa.Column("ended_at", When, nullable=True),
         sa.Column("updated_at", When, nullable=False),
