@@ -66,7 +66,7 @@ class Renderer:
         from the council's secretariat (display name, Reply-To) and, when its reader
         cannot answer in Slack, says how to answer by e-mail instead of naming buttons."""
         payload = json.loads(row.payload or "{}")
-        ours = str(payload.get("message", "")).startswith(("hearing.", "meeting."))
+        ours = str(payload.get("message", "")).startswith(("hearing.", "meeting.", "agenda."))
         # Only a hearing's or a meeting's words depend on it: no query for the rest.
         in_slack = await self._in_slack(session, row) if ours else True
         message = await self._render_row(session, row, payload, today, in_slack)
@@ -131,6 +131,10 @@ class Renderer:
                 is_user_address(row.address),
                 kind="meeting",
             )
+        if message.startswith("agenda."):
+            from bot.services.agendas.render import render_agenda
+
+            return await render_agenda(session, row, params, lang, today, tz=self.tz)
         if message.startswith("meeting."):
             return await render_meeting(
                 session,

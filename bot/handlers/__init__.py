@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.handlers import agenda as agenda_handler
 from bot.handlers import cycle, hearing, hearing_answer, hearing_open, home, seminar
 from bot.slack_app import SlackDeps
 from bot.slack_text import slack_t
@@ -31,7 +32,7 @@ def register_all(app: AsyncApp, deps: SlackDeps) -> list[str]:
             lang = deps.language(str(user))
             await respond(text=slack_t(lang, "slack.unexpected"), response_type="ephemeral")
 
-    for module in (hearing, hearing_answer, hearing_open, cycle, seminar, home):
+    for module in (hearing, hearing_answer, hearing_open, cycle, seminar, home, agenda_handler):
         commands += module.register(app, deps)
     app_commands = getattr(app, "aarshjul_commands", [])
     app_commands.extend(commands)
