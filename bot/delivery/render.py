@@ -24,6 +24,7 @@ from bot.delivery.meeting_render import render_meeting
 from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import catalogue, format_date
 from bot.i18n import t as plain_t
+from bot.services.inbound.reply_tokens import member_reply_to
 from bot.slack_limits import fallback, fit_sections
 from bot.slack_text import SlackText, escape, join, slack_t, unbold
 from scheduler.workdays import WorkingCalendar
@@ -51,6 +52,7 @@ class Renderer:
         sender: str = "aarshjul@localhost",
         now: Callable[[], datetime] | None = None,
         slack: bool = False,
+        reply_address: str = "",
     ) -> None:
         self.tz = tz
         self.calendar = calendar
@@ -60,6 +62,8 @@ class Renderer:
         self.now = now or (lambda: datetime.now(UTC))
         #: Whether the bot has a Slack token: without one, no e-mail mentions Slack.
         self.slack = slack
+        #: ``[inbound] reply_address``: a member's hearing e-mails get a Reply-To with a token.
+        self.reply_address = reply_address
 
     async def render(self, session: AsyncSession, row: OutboxMessage, today: date) -> Message:
         """The row as it goes out. An e-mail about a council's hearing or meeting comes
@@ -72,6 +76,9 @@ class Renderer:
         message = await self._render_row(session, row, payload, today, in_slack)
         if row.channel == "email" and ours:
             message = await self._from_council(session, row, payload, message)
+            name, params = payload.get("message", ""), payload.get("params", {})
+            token = await member_reply_to(session, row, name, params, self.reply_address)
+            message = replace(message, reply_to=token or message.reply_to)
         return message
 
     async def _in_slack(self, session: AsyncSession, row: OutboxMessage) -> bool:
