@@ -161,6 +161,13 @@ class Renderer:
             return await render_results(
                 session, row, message, params, lang, direct=is_user_address(row.address)
             )
+        if message.startswith("recommend."):
+            from bot.services.recommendations.render import render_recommendation
+
+            return await render_recommendation(
+                session, row, message, params, lang, today, tz=self.tz,
+                direct=is_user_address(row.address),
+            )  # fmt: skip
         if message.startswith("hearing."):
             return await render_hearing(
                 session,

@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.handlers import agenda as agenda_handler
 from bot.handlers import cycle, hearing, hearing_answer, hearing_open, home, seminar
+from bot.handlers import recommend as recommend_handler
 from bot.slack_app import SlackDeps
 from bot.slack_text import slack_t
 
@@ -34,6 +35,7 @@ def register_all(app: AsyncApp, deps: SlackDeps) -> list[str]:
 
     for module in (hearing, hearing_answer, hearing_open, cycle, seminar, home, agenda_handler):
         commands += module.register(app, deps)
+    commands += recommend_handler.register(app, deps)
     app_commands = getattr(app, "aarshjul_commands", [])
     app_commands.extend(commands)
     app.aarshjul_commands = app_commands  # type: ignore[attr-defined]

@@ -189,6 +189,7 @@ PLUGINS = (
     "bot.services.hearing_reminders",
     "bot.services.meeting_reminders",
     "bot.services.inbound.reply_tokens",
+    "bot.services.recommendations.sending",
 )
 
 
