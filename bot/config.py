@@ -190,6 +190,22 @@ class ServerConfig(_Section):
     port: int = Field(default=3000, ge=0, le=65535)
 
 
+class WebConfig(_Section):
+    """The web pages (the region's overview, a council's page, the sign-in)."""
+
+    #: The address people reach the bot at, for links in e-mails and Slack's redirect
+    #: (``https://aarshjul.example.dk``); http://[server] host:port when absent.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    #: Slack's OpenID Connect authorisation page (Sign in with Slack).
+    slack_authorize_url: str = Field(
+        default="https://slack.com/openid/connect/authorize", pattern=r"^https?://\S+$"
+    )
+    #: How long a sign-in lasts.
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    #: How long an e-mailed sign-in link is valid.
+    link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+
 class SlackConfig(_Section):
     #: Web API base URL; SLACK_API_URL in the environment overrides it.
     api_url: str = "https://slack.com/api/"
@@ -421,6 +437,7 @@ class Settings(_Section):
     meetings: MeetingsConfig = MeetingsConfig()
     outbox: OutboxConfig = OutboxConfig()
     server: ServerConfig = ServerConfig()
+    web: WebConfig = WebConfig()
     limits: LimitsConfig = LimitsConfig()
     inbound: InboundConfig = InboundConfig()
     councils: tuple[CouncilConfig, ...] = ()
@@ -469,6 +486,11 @@ class Secrets(BaseModel):
     slack_signing_secret: SecretStr | None = None
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    #: Sign in with Slack (OpenID Connect): the app's client id and secret.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    #: Signs the web pages' session cookies; the same on every replica.
+    aarshjul_web_secret: SecretStr | None = None
     imap_username: str | None = None
     imap_password: SecretStr | None = None
 

@@ -24,6 +24,8 @@ class Council(SQLModel, table=True):
     active: bool = True
     #: The secret in the council's calendar-feed URL; rotated by the CLI.
     calendar_token: str | None = Field(default=None, max_length=64)
+    #: The secret in an RBR's read-only overview link (a wall display); rotated by the CLI.
+    overview_token: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -320,6 +322,7 @@ class Worker(SQLModel, table=True):
 
 from storage.recommendations import Recommendation, RecommendationVote  # noqa: E402, F401
 from storage.agendas import Agenda, AgendaItem  # noqa: E402, F401
+from storage.web import SignInLink  # noqa: E402, F401
 from storage.hearing_mail import HearingMailKey  # noqa: E402, F401
 from storage.results import ResultDeviation, ResultValue  # noqa: E402, F401
 from storage.inbound import InboundMessage  # noqa: E402, F401

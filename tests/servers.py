@@ -14,6 +14,7 @@ real ``aarshjul`` processes from synchronous code.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import os
@@ -105,6 +106,12 @@ class SlackStandIn:
         #: Files uploaded through files.getUploadURLExternal and shared.
         self.uploads = FileUploads()
         self._channel_ids: dict[str, str] = {}
+        #: Sign in with Slack: the app's client credentials, who signs in next at the
+        #: authorisation page, and the codes and tokens handed out for it.
+        self.oidc_client = ("CLIENT-ID", "client-secret")
+        self.oidc_next_user: dict[str, Any] | None = None
+        self._oidc_codes: dict[str, tuple[dict[str, Any], str, str]] = {}
+        self._oidc_tokens: dict[str, dict[str, Any]] = {}
 
     @property
     def base_url(self) -> str:
@@ -144,6 +151,7 @@ class SlackStandIn:
         app.router.add_post("/response/{name}", self._response)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._socket_mode)
+        app.router.add_get("/openid/connect/authorize", self._oidc_authorize)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -239,6 +247,10 @@ class SlackStandIn:
             return web.Response(status=fault.status, text="Internal Server Error")
         call = RecordedCall(method, args, time.monotonic(), 200)
         self.calls.append(call)
+        if method.startswith("openid.connect."):
+            answer = self._oidc(method, args, request.headers.get("Authorization", ""))
+            call.ok, call.answer = bool(answer.get("ok")), answer
+            return web.json_response(answer)
         token_kind = "xapp-" if method == "apps.connections.open" else "xoxb-"
         if not request.headers.get("Authorization", "").startswith(f"Bearer {token_kind}"):
             return web.json_response({"ok": False, "error": "not_authed"})
@@ -250,6 +262,63 @@ class SlackStandIn:
         )
         call.ok, call.answer = bool(answer.get("ok")), answer
         return web.json_response(answer)
+
+    @property
+    def authorize_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/openid/connect/authorize"
+
+    async def _oidc_authorize(self, request: web.Request) -> web.Response:
+        """Slack's authorisation page, as if ``oidc_next_user`` had pressed Allow."""
+        q = request.query
+        self.calls.append(RecordedCall("openid.authorize", dict(q), time.monotonic(), 302))
+        if q.get("client_id") != self.oidc_client[0] or q.get("response_type") != "code":
+            return web.Response(status=400, text="invalid_client_id")
+        if set(q.get("scope", "").split()) != {"openid", "email", "profile"}:
+            return web.Response(status=400, text="invalid_scope")
+        if self.oidc_next_user is None:
+            target = f"{q['redirect_uri']}?error=access_denied&state={q.get('state', '')}"
+            raise web.HTTPFound(target)
+        code = f"code-{next(self._ts)}"
+        self._oidc_codes[code] = (self.oidc_next_user, q.get("nonce", ""), q["redirect_uri"])
+        raise web.HTTPFound(f"{q['redirect_uri']}?code={code}&state={q.get('state', '')}")
+
+    def _oidc(self, method: str, args: dict[str, Any], authorization: str) -> dict[str, Any]:
+        if method == "openid.connect.token":
+            expected = "Basic " + base64.b64encode(":".join(self.oidc_client).encode()).decode()
+            given = (args.get("client_id"), args.get("client_secret"))
+            if authorization != expected and given != self.oidc_client:
+                return {"ok": False, "error": "invalid_client_id"}
+            found = self._oidc_codes.pop(str(args.get("code", "")), None)
+            if found is None:
+                return {"ok": False, "error": "invalid_code"}
+            user, nonce, redirect_uri = found
+            if args.get("redirect_uri") != redirect_uri:
+                return {"ok": False, "error": "bad_redirect_uri"}
+            token = f"xoxp-oidc-{next(self._ts)}"
+            self._oidc_tokens[token] = user
+            claims = {"iss": "https://slack.com", "sub": user["id"], "nonce": nonce}
+            body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+            return {
+                "ok": True,
+                "access_token": token,
+                "token_type": "Bearer",
+                "id_token": f"eyJhbGciOiJSUzI1NiJ9.{body}.signature",
+            }
+        if method == "openid.connect.userInfo":
+            user = self._oidc_tokens.get(authorization.removeprefix("Bearer "))
+            if user is None:
+                return {"ok": False, "error": "invalid_auth"}
+            return {
+                "ok": True,
+                "sub": user["id"],
+                "https://slack.com/user_id": user["id"],
+                "https://slack.com/team_id": "T0001",
+                "email": user.get("email", ""),
+                "email_verified": user.get("email_verified", True),
+                "name": user.get("name", ""),
+                "locale": "da-DK",
+            }
+        return {"ok": False, "error": "unknown_method"}
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method in ("chat.postEphemeral", "chat.update") and message_error(args):

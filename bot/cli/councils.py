@@ -45,6 +45,35 @@ def register(app: typer.Typer, state: CliState) -> None:
 
         run(state, body)
 
+    @group.command("overview-link", help=t(lang, "overview.help.link"))
+    def overview_link_command(
+        council: Annotated[str, typer.Option("--council", help=t(lang, "overview.help.council"))],
+        rotate: Annotated[
+            bool, typer.Option("--rotate", help=t(lang, "overview.help.rotate"))
+        ] = False,
+        by: Annotated[str | None, typer.Option("--by", help=t(lang, "cli.help.by"))] = None,
+    ) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.overview.share import overview_token
+
+            async with ctx.db.transaction() as session:
+                found, token = await overview_token(
+                    session, ctx, council, rotate=rotate, actor=actor(by)
+                )
+            server = ctx.config.settings.server
+            path = f"/overview/{found.key}?token={token}"
+            typer.echo(path)
+            typer.echo(
+                t(
+                    ctx.language,
+                    "overview.link_hint",
+                    url=f"http://{server.host}:{server.port}{path}",
+                ),
+                err=True,
+            )
+
+        run(state, body)
+
     @group.command("list", help=t(lang, "cli.help.councils_list"))
     def list_command(
         as_json: Annotated[bool, typer.Option("--json", help=t(lang, "cli.help.json"))] = False,

@@ -146,6 +146,44 @@ def register(app: typer.Typer, state: CliState) -> None:
 
         run(state, body)
 
+    @group.command("done", help=t(lang, "cycle_done.help"))
+    def done(
+        council: Annotated[str, council_opt],
+        event: Annotated[str, typer.Option("--event", help=t(lang, "cli.help.event"))],
+        year: Annotated[int | None, typer.Option("--year", help=t(lang, "cli.help.year"))] = None,
+        undo: Annotated[bool, typer.Option("--undo", help=t(lang, "cycle_done.undo"))] = False,
+        by: Annotated[str | None, typer.Option("--by", help=t(lang, "cli.help.by"))] = None,
+    ) -> None:
+        async def body(ctx: "AppContext") -> None:
+            from bot.services.cycle import check_year
+            from bot.services.cycle_status import mark_done
+
+            language = ctx.language
+            y = check_year(year or ctx.today().year)
+            async with ctx.db.transaction() as session:
+                result = await mark_done(
+                    session,
+                    ctx,
+                    council,
+                    event.strip(),
+                    y,
+                    undo=undo,
+                    actor=actor(by),
+                    language=language,
+                )
+            e = result.event
+            typer.echo(
+                t(
+                    language,
+                    "cycle_done.undone" if undo else "cycle_done.done",
+                    event=e.title_en if language == "en" else e.title_da,
+                    date=format_date(e.date, language),
+                    withdrawn=result.changed,
+                )
+            )
+
+        run(state, body)
+
     @group.command("ics", help=t(lang, "cli.help.cycle_ics"))
     def ics(
         council: Annotated[str, council_opt],

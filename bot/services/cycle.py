@@ -263,7 +263,8 @@ async def move_event(
             followers.append(EventChange(dated.key, row.date, dated.date))
         row.date = dated.date
         row.computed_date = dated.computed
-        row.status = "moved"
+        if row.status != "done":
+            row.status = "moved"
         row.sequence += 1
         row.updated_at = now
     audit.record(

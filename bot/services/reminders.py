@@ -66,7 +66,12 @@ class CycleSource:
         rows = await session.execute(
             select(CycleEvent, Council)
             .join(Council, col(Council.id) == CycleEvent.council_id)
-            .where(col(CycleEvent.council_id).in_(council_ids), col(CycleEvent.date) >= today)
+            .where(
+                col(CycleEvent.council_id).in_(council_ids),
+                col(CycleEvent.date) >= today,
+                # A deadline marked done (``cycle done``) needs no more reminders.
+                CycleEvent.status != "done",
+            )
         )
         found = []
         for event, council in rows:
@@ -143,6 +148,7 @@ class CyclePromptSource:
                 col(CycleEvent.council_id).in_(council_ids),
                 CycleEvent.type == self.event_type.value,
                 col(CycleEvent.date) >= today,
+                CycleEvent.status != "done",
                 col(CycleEvent.id).not_in(self.taken()),
             )
         )

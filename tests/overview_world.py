@@ -1,0 +1,203 @@
+"""A region with three LBRs in different states of their year, for the overview tests.
+
+The clock stands at Friday 20 August 2027, 09:00 in Copenhagen: the seminar (27 May)
+and the result-review hearing (16 June) and business plan (17 August) deadlines have
+passed; the employment-plan hearing (31 August) is near; the rest is to come.
+
+- ``lbr-alfa``: result review heard and closed (2 of 3 answered), business plan
+  marked done, the employment-plan hearing open (1 of 3 answered).
+- ``lbr-beta``: its result-review hearing still open after the deadline (late).
+- ``lbr-gamma``: nothing done (late where the date passed).
+- ``lbr-delta`` is in another region (``rbr-syd``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from bot.config import load_config
+from bot.services.app import AppContext, open_app
+from bot.services.councils import get_council, list_councils, sync_councils
+from bot.services.cycle import instantiate_year, year_events
+from bot.services.cycle_status import mark_done
+from bot.services.hearing_answers import AnswerInput, record_answer
+from bot.services.hearing_lifecycle import HearingDraft, close_hearing, open_hearing
+from bot.services.hearings import Actor
+from bot.services.members import import_members
+from scheduler.clock import FixedClock
+from storage.models import Person
+
+CPH = ZoneInfo("Europe/Copenhagen")
+NOW = datetime(2027, 8, 20, 9, 0, tzinfo=CPH).astimezone(UTC)
+YEAR = 2027
+CONFIG = """
+[email]
+backend = "{backend}"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+sender = "aarshjul@example.dk"
+folder = "{folder}"
+
+[[councils]]
+key = "rbr-nord"
+kind = "RBR"
+name = "RBR Nord"
+secretariat_email = "rbr-nord@example.dk"
+
+[[councils]]
+key = "rbr-syd"
+kind = "RBR"
+name = "RBR Syd"
+
+[[councils]]
+key = "lbr-alfa"
+kind = "LBR"
+name = "LBR Alfa"
+region = "rbr-nord"
+secretariat_email = "alfa@example.dk"
+
+[[councils]]
+key = "lbr-beta"
+kind = "LBR"
+name = "LBR Beta"
+region = "rbr-nord"
+
+[[councils]]
+key = "lbr-gamma"
+kind = "LBR"
+name = "LBR Gamma"
+region = "rbr-nord"
+
+[[councils]]
+key = "lbr-delta"
+kind = "LBR"
+name = "LBR Delta"
+region = "rbr-syd"
+"""
+MEMBERS = """council,name,email,organisation,role,slack_id
+rbr-nord,Rita Regional,rita@example.dk,DA,chair,U0RITA001
+rbr-nord,Rune Sekretær,rune@example.dk,,secretary,
+lbr-alfa,Anna Ærø,anna@example.dk,LO,chair,U0ANNA001
+lbr-alfa,Bent Østergård,bent@example.dk,DA,member,
+lbr-alfa,Cecilie Åby,cecilie@example.dk,KL,member,
+lbr-alfa,Sara Sekretær,sara@example.dk,,secretary,
+lbr-beta,Bo Beta,bo@example.dk,LO,member,
+lbr-beta,Bodil Beta,bodil@example.dk,DA,member,
+lbr-gamma,Gitte Gamma,gitte@example.dk,LO,member,
+lbr-delta,Dan Delta,dan@example.dk,LO,member,
+rbr-syd,Sune Syd,sune@example.dk,DA,member,
+"""
+
+
+def write_config(tmp_path: Path, *, smtp_port: int | None = None) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        CONFIG.format(
+            backend="smtp" if smtp_port else "file",
+            port=smtp_port or 25,
+            folder=(tmp_path / "mail").as_posix(),
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _person(ctx: AppContext, email: str) -> Person:
+    async with ctx.db.session() as s:
+        found = (await s.exec(select(Person).where(Person.email == email))).one()
+    return found
+
+
+async def _event_id(ctx: AppContext, council_key: str, template_key: str) -> int:
+    async with ctx.db.session() as s:
+        council = await get_council(s, council_key)
+        events = await year_events(s, council, YEAR)
+    return next(e.id for e in events if e.template_key == template_key and e.id)
+
+
+async def populate(ctx: AppContext, clock: FixedClock) -> None:
+    """The three LBRs' states (see the module's docstring)."""
+    async with ctx.db.transaction() as s:
+        await sync_councils(s, ctx.config.settings.councils, now=clock.now(), actor="test")
+        report = await import_members(s, MEMBERS.encode(), now=clock.now(), actor="test")
+        assert report.rejected == 0, report
+        for council in await list_councils(s):
+            await instantiate_year(
+                s, council, YEAR, ctx.template, ctx.calendar, now=clock.now(), actor="t"
+            )
+    secretary = Actor("test")
+    # The hearings are opened before their deadlines (the clock is moved back for it).
+    real = clock.now()
+    clock.set(datetime(2027, 6, 1, 9, 0, tzinfo=CPH).astimezone(UTC))
+    ids: dict[str, int] = {}
+    for key, subject, deadline in (
+        ("lbr-alfa", "result_review", date(2027, 6, 16)),
+        ("lbr-beta", "result_review", date(2027, 6, 16)),
+    ):
+        async with ctx.db.transaction() as s:
+            opened = await open_hearing(
+                s,
+                ctx,
+                secretary,
+                HearingDraft(
+                    council_key=key,
+                    title=f"Resultatrevision 2026 ({key})",
+                    deadline=deadline,
+                    subject=subject,
+                    cycle_event_id=await _event_id(ctx, key, "result_review_hearing"),
+                ),
+            )
+            ids[key] = opened.hearing.id or 0
+    for email in ("anna@example.dk", "bent@example.dk"):
+        async with ctx.db.transaction() as s:
+            await record_answer(
+                s, ctx, ids["lbr-alfa"], await _person(ctx, email), AnswerInput("support")
+            )
+    clock.set(datetime(2027, 6, 20, 9, 0, tzinfo=CPH).astimezone(UTC))
+    async with ctx.db.transaction() as s:
+        await close_hearing(s, ctx, secretary, ids["lbr-alfa"])
+    clock.set(datetime(2027, 8, 2, 9, 0, tzinfo=CPH).astimezone(UTC))
+    async with ctx.db.transaction() as s:
+        plan = await open_hearing(
+            s,
+            ctx,
+            secretary,
+            HearingDraft(
+                council_key="lbr-alfa",
+                title="Beskæftigelsesplan 2028",
+                deadline=date(2027, 8, 31),
+                subject="employment_plan",
+                cycle_event_id=await _event_id(ctx, "lbr-alfa", "employment_plan_hearing"),
+            ),
+        )
+    async with ctx.db.transaction() as s:
+        await record_answer(
+            s,
+            ctx,
+            plan.hearing.id or 0,
+            await _person(ctx, "cecilie@example.dk"),
+            AnswerInput("object", "For få midler til de unge."),
+        )
+    clock.set(real)
+    async with ctx.db.transaction() as s:
+        await mark_done(s, ctx, "lbr-alfa", "business_plan", YEAR, actor="test")
+
+
+@asynccontextmanager
+async def region_world(
+    database_url: str, tmp_path: Path, *, smtp_port: int | None = None, **environ: str
+) -> AsyncIterator[tuple[AppContext, FixedClock]]:
+    write_config(tmp_path, smtp_port=smtp_port)
+    config = load_config(environ={"DATABASE_URL": database_url, **environ}, cwd=tmp_path)
+    clock = FixedClock(NOW)
+    async with open_app(config, clock) as ctx:
+        await ctx.db.upgrade()
+        await populate(ctx, clock)
+        yield ctx, clock
