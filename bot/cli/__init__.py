@@ -8,6 +8,7 @@ import typer
 
 from bot.cli import agenda as agenda_cli
 from bot.cli import councils, cycle, hearing, init, members, outbox, remind, seminar
+from bot.cli import mail as mail_cli
 from bot.cli import recommendation as recommendation_cli
 from bot.cli import results as results_cli
 from bot.cli.common import CliState, try_load_config
@@ -51,6 +52,7 @@ def build_cli(
     outbox.register(app, state)
     hearing.register(app, state)
     seminar.register(app, state)
+    mail_cli.register(app, state)
     recommendation_cli.register(app, state)
     agenda_cli.register(app, state)
     results_cli.register(app, state)
