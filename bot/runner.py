@@ -253,6 +253,12 @@ async def serve(
 
         async def daily() -> None:
             await _refresh(ctx, "daily-plan")
+            try:
+                from bot.services.results.alerts import daily_check
+
+                await daily_check(ctx)
+            except Exception:
+                log.exception("checking the results for deviations")
 
         o = ctx.config.settings.outbox
         timer = Timer(

@@ -416,3 +416,32 @@ def test_xlsx_import_and_the_chart_command(database_url: str, tmp_path: Path) ->
     cli.refused(
         "results", "chart", "--council", DRIFTER, "--measure", "nope", says=("ukendt mål 'nope'",)
     )
+
+
+async def test_the_daily_check_finds_what_an_import_without_a_check_left_and_waits_for_quiet_hours(
+    world: tuple[Cli, AppContext],
+) -> None:
+    from bot.services.results.alerts import daily_check
+    from bot.services.results.importing import import_results
+
+    _cli, ctx = world
+    settings = ctx.config.settings
+    async with ctx.db.transaction() as session:
+        report = await import_results(
+            session,
+            fixture_csv(),
+            results=settings.results,
+            councils=settings.councils,
+            now=ctx.clock.now(),
+            actor="test",
+            language="da",
+        )
+        assert report.added == 576 and not report.rejected
+    assert await _outbox(ctx, "results.deviation.found") == []
+    outcome = await daily_check(ctx)
+    assert [(d.measure, d.since_period) for d in outcome.found] == [("ledighed", "2026-09")]
+    rows = await _outbox(ctx, "results.deviation.found")
+    assert len(rows) == 5 and all(r.quiet for r in rows)
+    again = await daily_check(ctx)
+    assert again.found == [] and again.alerts == 0
+    assert len(await _outbox(ctx, "results.deviation.found")) == 5

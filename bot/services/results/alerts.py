@@ -411,3 +411,10 @@ async def stored_values(
         {"council": council.key, "measure": r.measure, "period": r.period, "value": r.value}
         for r in rows.scalars()
     ]
+
+
+async def daily_check(ctx: AppContext) -> CheckOutcome:
+    """The daily job (``aarshjul run``, ``[outbox] daily_at``): the check over the stored
+    figures, committed; its alerts wait for the end of quiet hours."""
+    async with ctx.db.transaction() as session:
+        return await run_check(session, ctx, quiet=True, actor="aarshjul run")
