@@ -8,6 +8,9 @@ passed; the employment-plan hearing (31 August) is near; the rest is to come.
   marked done, the employment-plan hearing open (1 of 3 answered).
 - ``lbr-beta``: its result-review hearing still open after the deadline (late).
 - ``lbr-gamma``: nothing done (late where the date passed).
+- ``lbr-beta`` also has an open deviation alert (its jobcentre 18 % below its group on
+  the share in work, since 2027-05) and a recommendation to the RBR sent and not
+  answered.
 - ``lbr-delta`` is in another region (``rbr-syd``).
 """
 
@@ -30,8 +33,12 @@ from bot.services.hearing_answers import AnswerInput, record_answer
 from bot.services.hearing_lifecycle import HearingDraft, close_hearing, open_hearing
 from bot.services.hearings import Actor
 from bot.services.members import import_members
+from bot.services.recommendations.agreeing import agree_at_meeting
+from bot.services.recommendations.drafting import RecommendationDraft, create_recommendation
+from bot.services.recommendations.sending import send_recommendation
 from scheduler.clock import FixedClock
 from storage.models import Person
+from storage.results import ResultDeviation
 
 CPH = ZoneInfo("Europe/Copenhagen")
 NOW = datetime(2027, 8, 20, 9, 0, tzinfo=CPH).astimezone(UTC)
@@ -185,9 +192,42 @@ async def populate(ctx: AppContext, clock: FixedClock) -> None:
             await _person(ctx, "cecilie@example.dk"),
             AnswerInput("object", "For få midler til de unge."),
         )
+    clock.set(datetime(2027, 8, 10, 9, 0, tzinfo=CPH).astimezone(UTC))
+    draft = RecommendationDraft(
+        from_key="lbr-beta",
+        to="rbr-nord",
+        title="Særligt fokus på de unges resultater",
+        text="LBR Beta indstiller, at regionen ser på jobcentrets resultater for unge.",
+    )
+    created = await create_recommendation(ctx, secretary, draft)
+    await agree_at_meeting(ctx, secretary, created.recommendation.id, date(2027, 8, 9))
+    await send_recommendation(ctx, secretary, created.recommendation.id)
     clock.set(real)
     async with ctx.db.transaction() as s:
         await mark_done(s, ctx, "lbr-alfa", "business_plan", YEAR, actor="test")
+        beta = await get_council(s, "lbr-beta")
+        rbr = await get_council(s, "rbr-nord")
+        s.add(
+            ResultDeviation(
+                council_id=beta.id,
+                region_id=rbr.id,
+                measure="in_work",
+                since_period="2027-05",
+                last_period="2027-07",
+                value=41.0,
+                group_mean=50.0,
+                difference=-9.0,
+                percent=-18.0,
+                periods=3,
+                threshold_kind="percent",
+                threshold=10.0,
+                agreed_on=date(2027, 1, 15),
+                agreed_with="Beskæftigelsesregionens direktør",
+                state="open",
+                found_at=real,
+                updated_at=real,
+            )
+        )
 
 
 @asynccontextmanager

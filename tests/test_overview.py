@@ -128,6 +128,12 @@ async def test_the_overview_of_a_region_with_three_lbrs(database_url: str, tmp_p
     assert (alfa.cells["result_review"].answered, alfa.cells["result_review"].invited) == (2, 3)
     assert (alfa.cells["plan_hearing"].answered, alfa.cells["plan_hearing"].invited) == (1, 3)
     assert (beta.cells["result_review"].answered, beta.cells["result_review"].invited) == (0, 2)
+    assert [(d.measure, d.since, d.deviation) for d in beta.deviations] == [
+        ("in_work", "2027-05", "-18.0 %")
+    ]
+    assert [r.title for r in beta.recommendations] == ["Særligt fokus på de unges resultater"]
+    assert beta.recommendations[0].sent_on == date(2027, 8, 10)
+    assert alfa.deviations == [] and alfa.recommendations == []
 
 
 class RegionCli(Cli):

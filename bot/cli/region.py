@@ -43,7 +43,14 @@ def register(app: typer.Typer, state: CliState) -> None:
 
             y = check_year(year or ctx.today().year)
             async with ctx.db.session() as session:
-                view = await region_overview(session, council, y, today=ctx.today(), tz=ctx.tz)
+                view = await region_overview(
+                    session,
+                    council,
+                    y,
+                    today=ctx.today(),
+                    tz=ctx.tz,
+                    results=ctx.config.settings.results,
+                )
             language = ctx.language
             if fmt == "json":
                 echo_json(overview_dict(view))

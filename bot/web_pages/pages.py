@@ -67,7 +67,19 @@ class Site:
     ctx: AppContext
     signer: Signer
     env: Environment
-    slack: SlackSignIn | None
+
+    @property
+    def slack(self) -> SlackSignIn | None:
+        """Sign in with Slack, when the app's client id and secret are set."""
+        found = self.ctx.config.secrets
+        if not (found.slack_client_id and found.slack_client_secret):
+            return None
+        return SlackSignIn(
+            found.slack_client_id,
+            found.slack_client_secret.get_secret_value(),
+            self.ctx.config.settings.web.slack_authorize_url,
+            self.ctx.config.settings.slack.api_url,
+        )
 
     @property
     def base_url(self) -> str:
@@ -137,17 +149,9 @@ class _Words:
 
 def add_pages(ctx: AppContext, app: web.Application) -> None:
     """Mount the pages on ``app`` (before it starts)."""
-    secrets_ = ctx.config.secrets
-    key = secrets_.aarshjul_web_secret
-    slack = None
-    if secrets_.slack_client_id and secrets_.slack_client_secret:
-        slack = SlackSignIn(
-            secrets_.slack_client_id,
-            secrets_.slack_client_secret.get_secret_value(),
-            ctx.config.settings.web.slack_authorize_url,
-            ctx.config.settings.slack.api_url,
-        )
-    site = Site(ctx, Signer(key.get_secret_value().encode() if key else None), environment(), slack)
+    key = ctx.config.secrets.aarshjul_web_secret
+    signer = Signer(key.get_secret_value().encode() if key else None)
+    site = Site(ctx, signer, environment())
     app.router.add_get("/", _bind(start, site))
     app.router.add_get("/overview/{rbr}", _bind(overview, site))
     app.router.add_get("/council/{key}", _bind(council, site))

@@ -65,7 +65,13 @@ def _row(row: LbrRow, view: RegionOverview, lang: str, *, linked: bool) -> dict[
         "url": f"/council/{row.key}?lang={lang}" if linked else None,
         "cells": [_cell(row.cells.get(m.key), lang) for m in view.milestones],
         "deviations": [
-            t(lang, "web.deviation", measure=d.measure, deviation=d.deviation, since=d.since)
+            t(
+                lang,
+                "web.deviation",
+                measure=d.name(lang),
+                deviation=d.deviation.replace(".", ",") if lang == "da" else d.deviation,
+                since=d.since,
+            )
             for d in row.deviations
         ],
         "recommendations": [
@@ -113,7 +119,14 @@ async def overview_page(
         elif access is None or not access.may_see_region(rbr):
             return Found(refused=True)
         try:
-            view = await region_overview(session, rbr.key, year, today=ctx.today(), tz=ctx.tz)
+            view = await region_overview(
+                session,
+                rbr.key,
+                year,
+                today=ctx.today(),
+                tz=ctx.tz,
+                results=ctx.config.settings.results,
+            )
         except AarshjulError:
             return None
     now = ctx.clock.now().astimezone(ctx.tz)

@@ -153,8 +153,15 @@ class Deviation:
     """An open deviation alert of one LBR, as the overview shows it."""
 
     measure: str
+    name_da: str
+    name_en: str
+    #: The first period beyond the threshold (``2026-09``).
     since: str
+    #: How far from the group's mean: ``+12.5 %`` or ``-3.0 points``.
     deviation: str
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_da
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,12 @@ def overview_dict(view: RegionOverview) -> dict[str, Any]:
                 "name": row.name,
                 "cells": {key: cell_dict(cell) for key, cell in row.cells.items()},
                 "deviations": [
-                    {"measure": d.measure, "since": d.since, "deviation": d.deviation}
+                    {
+                        "measure": d.measure,
+                        "name": d.name_da,
+                        "since": d.since,
+                        "deviation": d.deviation,
+                    }
                     for d in row.deviations
                 ],
                 "recommendations": [

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config import ResultsConfig
 from bot.i18n import user_error
 from bot.services.councils import get_council
 from bot.services.overview.cells import (
@@ -30,12 +31,20 @@ from bot.services.overview.cells import (
     RegionOverview,
     classify,
 )
+from bot.services.results.queries import open_deviations
 from scheduler.errors import InputError
 from storage.models import Council, CycleEvent, Hearing, HearingAnswer, HearingInvitee, Meeting
+from storage.recommendations import Recommendation as RecommendationRow
 
 
 async def region_overview(
-    session: AsyncSession, rbr_key: str, year: int, *, today: date, tz: ZoneInfo
+    session: AsyncSession,
+    rbr_key: str,
+    year: int,
+    *,
+    today: date,
+    tz: ZoneInfo,
+    results: ResultsConfig | None = None,
 ) -> RegionOverview:
     """The overview of the RBR ``rbr_key`` for ``year``, as of ``today``.
 
@@ -60,8 +69,9 @@ async def region_overview(
         return overview
     ids = [c.id for c in lbrs if c.id is not None]
     facts = await _facts(session, ids, year, tz)
-    deviations = await open_deviations_by_council(session, ids)
-    recommendations = await unanswered_recommendations_by_council(session, ids)
+    assert rbr.id is not None
+    deviations = await open_deviations_by_council(session, rbr.id, results)
+    recommendations = await unanswered_recommendations_by_council(session, ids, tz)
     for council in lbrs:
         assert council.id is not None
         row = LbrRow(council.key, council.name)
@@ -183,14 +193,48 @@ def _local_date(at: datetime | None, tz: ZoneInfo) -> date | None:
 
 
 async def open_deviations_by_council(
-    session: AsyncSession, ids: Sequence[int]
+    session: AsyncSession, rbr_id: int, results: ResultsConfig | None
 ) -> dict[int, list[Deviation]]:
-    """Open deviation alerts per LBR (issue 14's results watch), in one query."""
-    return {}
+    """Open deviation alerts per LBR of the region (the results watch), in one query."""
+    out: dict[int, list[Deviation]] = {}
+    for d in await open_deviations(session, rbr_id, results):
+        if d.percent is not None and d.threshold_kind == "percent":
+            how = f"{d.percent:+.1f} %"
+        else:
+            how = f"{d.difference:+.1f} {d.unit}".rstrip()
+        out.setdefault(d.council_id, []).append(
+            Deviation(d.measure, d.measure_da, d.measure_en, d.since, how)
+        )
+    return out
 
 
 async def unanswered_recommendations_by_council(
-    session: AsyncSession, ids: Sequence[int]
+    session: AsyncSession, ids: Sequence[int], tz: ZoneInfo
 ) -> dict[int, list[Recommendation]]:
     """Recommendations sent by or to each LBR and not answered yet, in one query."""
-    return {}
+    rows = (
+        await session.execute(
+            select(
+                RecommendationRow.id,
+                RecommendationRow.from_council_id,
+                RecommendationRow.to_council_id,
+                RecommendationRow.title,
+                RecommendationRow.sent_at,
+            )
+            .where(
+                RecommendationRow.state == "sent",
+                or_(
+                    col(RecommendationRow.from_council_id).in_(ids),
+                    col(RecommendationRow.to_council_id).in_(ids),
+                ),
+            )
+            .order_by(col(RecommendationRow.sent_at), col(RecommendationRow.id))
+        )
+    ).all()
+    wanted = set(ids)
+    out: dict[int, list[Recommendation]] = {}
+    for rec_id, sender, receiver, title, sent_at in rows:
+        shown = Recommendation(int(rec_id), title, _local_date(sent_at, tz))
+        for council_id in {sender, receiver} & wanted:
+            out.setdefault(council_id, []).append(shown)
+    return out

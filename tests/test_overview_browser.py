@@ -1,0 +1,175 @@
+"""The overview page in headless Chromium (issue 15's acceptance).
+
+An RBR with three LBRs in different states, reached by signing in through the Slack
+stand-in's OpenID endpoints and by an e-mailed link: each cell shows its state; an LBR
+member sees only their council; another region is refused; axe-core finds no serious
+violation; the page prints on one A4 landscape page; a screenshot is kept.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+from pathlib import Path
+from typing import Any
+
+from bot.runner import drain
+from tests.browser import ARTIFACTS, axe_script, chromium, chromium_path
+from tests.overview_world import region_world
+from tests.servers import SlackStandIn, SmtpStandIn
+from tests.test_overview import EXPECTED, serving
+
+SECRET = "a-browser-test-secret-of-enough-length"
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+
+
+async def _cells(page: Any) -> dict[str, dict[str, str]]:
+    """Each row's cells as the browser shows them: {council name: {milestone: state}}."""
+    return await page.evaluate(
+        """() => {
+          const heads = [...document.querySelectorAll('thead th')].map(th => th.textContent.trim());
+          const out = {};
+          for (const tr of document.querySelectorAll('tbody tr')) {
+            const name = tr.querySelector('th').textContent.trim();
+            out[name] = {};
+            [...tr.querySelectorAll('td[data-state]')].forEach((td, i) => {
+              const text = td.innerText.replace(/\\s+/g, ' ').trim();
+              out[name][heads[i + 1]] = td.dataset.state + ' ' + text;
+            });
+          }
+          return out;
+        }"""
+    )
+
+
+async def _axe(page: Any) -> list[dict[str, Any]]:
+    await page.add_script_tag(content=axe_script())
+    result = await page.evaluate("async () => await axe.run(document)")
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+async def test_the_overview_in_chromium_signed_in_with_slack(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    chromium_path()
+    axe_script()
+    environ = {
+        "SLACK_API_URL": slack.base_url,
+        "SLACK_CLIENT_ID": slack.oidc_client[0],
+        "SLACK_CLIENT_SECRET": slack.oidc_client[1],
+        "AARSHJUL_WEB_SECRET": SECRET,
+    }
+    async with (
+        region_world(database_url, tmp_path, **environ) as (ctx, _clock),
+        serving(ctx) as base,
+        chromium() as browser,
+    ):
+        web_cfg = ctx.config.settings.web
+        object.__setattr__(web_cfg, "slack_authorize_url", slack.authorize_url)
+        object.__setattr__(web_cfg, "public_url", base)
+        slack.oidc_next_user = {"id": "U0RITA001", "email": "rita@example.dk", "name": "Rita"}
+        context = await browser.new_context(
+            viewport={"width": 1280, "height": 900}, bypass_csp=True
+        )
+        page = await context.new_page()
+        await page.goto(f"{base}/overview/rbr-nord")
+        assert page.url.startswith(f"{base}/signin")
+        await page.get_by_role("link", name="Log ind med Slack").click()
+        await page.wait_for_url(f"{base}/overview/rbr-nord")
+        assert await page.title() == "Oversigt over RBR Nord 2027"
+        shown = await _cells(page)
+        names = {"lbr-alfa": "LBR Alfa", "lbr-beta": "LBR Beta", "lbr-gamma": "LBR Gamma"}
+        assert set(shown) == set(names.values())
+        words = {"done": "udført", "late": "forsinket", "open": "i gang", "coming": "kommende"}
+        for key, cells in EXPECTED.items():
+            row = list(shown[names[key]].values())
+            for (state, day), text in zip(cells.values(), row, strict=True):
+                y, m, d = day.split("-")
+                assert text.startswith(f"{state} {words[state]} {d}.{m}.{y}"), (key, text)
+        assert "2 af 3 har svaret" in shown["LBR Alfa"]["Resultatrevision: høring afsluttet"]
+        body = await page.inner_text("body")
+        assert "Særligt fokus på de unges resultater" in body and "-18,0 %" in body
+        serious = await _axe(page)
+        assert serious == [], [(v["id"], v["help"]) for v in serious]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = f"overview-{'pg' if 'postgresql' in database_url else 'sqlite'}"
+        await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        await page.emulate_media(media="print")
+        pdf = await page.pdf(format="A4", landscape=True, print_background=True)
+        (ARTIFACTS / f"{name}.pdf").write_bytes(pdf)
+        assert _pdf_pages(pdf) == 1
+        # English, keyboard: the skip link is the first stop, and it leads to the table.
+        await page.emulate_media(media="screen")
+        await page.goto(f"{base}/overview/rbr-nord?lang=en")
+        assert await page.title() == "Overview of RBR Nord 2027"
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate("() => document.activeElement.textContent")
+        assert focused.strip() == "Skip to content"
+        assert await _axe(page) == []
+        # Another region is refused, and shows none of its data.
+        response = await page.goto(f"{base}/overview/rbr-syd")
+        assert response is not None and response.status == 403
+        assert "LBR Delta" not in await page.inner_text("body")
+        # On a phone the page fits its width (the table scrolls inside its frame).
+        phone = await browser.new_context(viewport={"width": 390, "height": 844})
+        small = await phone.new_page()
+        await small.goto(f"{base}/overview/rbr-nord?token=wrong")
+        assert "LBR" not in await small.inner_text("body")
+        await phone.close()
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.goto(f"{base}/overview/rbr-nord")
+        overflow = await page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0
+        await context.close()
+
+
+async def test_an_lbr_member_signs_in_by_e_mail_in_chromium(
+    database_url: str, tmp_path: Path, smtp: SmtpStandIn
+) -> None:
+    chromium_path()
+    axe_script()
+    async with (
+        region_world(database_url, tmp_path, smtp_port=smtp.port, AARSHJUL_WEB_SECRET=SECRET) as (
+            ctx,
+            _clock,
+        ),
+        serving(ctx) as base,
+        chromium() as browser,
+    ):
+        object.__setattr__(ctx.config.settings.web, "public_url", base)
+        await drain(ctx)
+        smtp.messages.clear()
+        context = await browser.new_context(bypass_csp=True)
+        page = await context.new_page()
+        await page.goto(f"{base}/council/lbr-alfa")
+        await page.get_by_label(re.compile("login-link på e-mail")).fill("bent@example.dk")
+        await page.keyboard.press("Enter")
+        await page.wait_for_load_state()
+        assert "Hvis adressen tilhører" in await page.inner_text("body")
+        await drain(ctx)
+        mails = [email.message_from_bytes(m.data, policy=policy.default) for m in smtp.messages]
+        assert [m["To"] for m in mails] == ["bent@example.dk"]
+        text = mails[0].get_body(("plain",)).get_content()
+        link = re.search(r"(http://\S+/signin/link\?token=\S+)", text)
+        assert link is not None
+        await page.goto(link.group(1))
+        await page.wait_for_url(f"{base}/council/lbr-alfa")
+        body = await page.inner_text("body")
+        assert "Beskæftigelsesplan 2028" in body and "Cecilie Åby" in body
+        assert await _axe(page) == []
+        response = await page.goto(f"{base}/overview/rbr-nord")
+        assert response is not None and response.status == 403
+        assert "LBR Beta" not in await page.inner_text("body")
+        # The same link a second time opens nothing.
+        other = await browser.new_context()
+        again = await other.new_page()
+        response = await again.goto(link.group(1))
+        assert response is not None and response.status == 400
+        await other.close()
+        await context.close()
