@@ -32,6 +32,8 @@ from bot.services.feeds import feed
 from bot.services.hearing_lifecycle import close_due_hearings
 from bot.services.reminders import after_sent, conditions, send_window
 from bot.services.setup import refresh
+from bot.services.wheel.message import WheelSource
+from bot.services.wheel.year import wheel_png
 from bot.slack_app import build_slack_app, http_route, match_people_by_email
 from bot.start_report import start_lines
 from bot.web import build_web_app
@@ -101,6 +103,9 @@ def build_worker(
             now=ctx.clock.now,
             # No Slack channel (no token): e-mails say how to answer by e-mail.
             slack="slack" in channels,
+            wheels=WheelSource(
+                ctx.template, ctx.calendar, ctx.config.settings.reminders.min_hearing_days
+            ),
             reply_address=ctx.config.settings.inbound.reply_address,
         ),
         send_window(ctx),
@@ -282,6 +287,7 @@ async def serve(
             lambda: timer.running,
             slack=route,
             calendars=functools.partial(feed, ctx),
+            wheels=functools.partial(wheel_png, ctx),
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

@@ -56,9 +56,11 @@ def build_web_app(
     *,
     slack: tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] | None = None,
     calendars: Callable[[str, str], Awaitable[bytes | None]] | None = None,
+    wheels: Callable[[str, str], Awaitable[bytes | None]] | None = None,
 ) -> web.Application:
     """The routes; ``slack`` is (path, view) in Slack's HTTP mode; ``calendars``
-    gives a council's feed for (council key, token), None when either is wrong."""
+    gives a council's feed for (council key, token), None when either is wrong;
+    ``wheels`` the council's wheel PNG for the same (key, feed token)."""
 
     async def healthz(_request: web.Request) -> web.Response:
         health = await check_health(db, clock, scheduler_running())
@@ -113,4 +115,16 @@ def build_web_app(
             )
 
         app.router.add_get("/calendar/{council}.ics", calendar_feed)
+    if wheels is not None:
+
+        async def wheel_png(request: web.Request) -> web.Response:
+            body = await wheels(request.match_info["council"], request.query.get("token", ""))
+            if body is None:
+                raise web.HTTPNotFound(text="not found")
+            return web.Response(
+                body=body,
+                headers={"Content-Type": "image/png", "Cache-Control": "private, max-age=900"},
+            )
+
+        app.router.add_get("/calendar/{council}/wheel.png", wheel_png)
     return app

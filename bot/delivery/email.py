@@ -79,11 +79,11 @@ def build_email(
     elif message.html:
         mail = MIMEMultipart("alternative")
         mail.attach(text)
-        mail.attach(MIMEText(message.html, "html", "utf-8"))
+        mail.attach(_html(message))
     else:
         mail = text
-    if message.attachment is not None:
-        mail = _with_attachment(mail, message.attachment)
+    for file in message.files:
+        mail = _with_attachment(mail, file)
     subject = _header_value("Subject", message.subject)
     mail["From"] = _from(message.sender_name, sender)
     mail["To"] = _header_value("To", message.address)
@@ -127,6 +127,26 @@ def _with_attachment(body: MIMEBase, file: Attachment) -> MIMEBase:
     return mixed
 
 
+def _html(message: Message) -> MIMEBase:
+    """The HTML part; with :attr:`Message.inline` images, a multipart/related of the
+    HTML and each image (``Content-ID``, shown in place, not listed as attachments)."""
+    page = MIMEText(message.html or "", "html", "utf-8")
+    if not message.inline:
+        return page
+    related = MIMEMultipart("related")
+    related.attach(page)
+    for image in message.inline:
+        maintype, _, subtype = image.mime_type.partition("/")
+        part = MIMEBase(maintype, subtype or "octet-stream")
+        part.set_payload(image.content)
+        encoders.encode_base64(part)
+        part["Content-ID"] = f"<{_header_value('Content-ID', image.content_id)}>"
+        name = _header_value("filename", image.filename)
+        part.add_header("Content-Disposition", "inline", filename=("utf-8", "", name))
+        related.attach(part)
+    return related
+
+
 def _with_calendar(text: MIMEText, message: Message) -> MIMEBase:
     """The shape Outlook and Gmail show with Accept/Decline.
 
@@ -139,7 +159,7 @@ def _with_calendar(text: MIMEText, message: Message) -> MIMEBase:
     alternative = MIMEMultipart("alternative")
     alternative.attach(text)
     if message.html:
-        alternative.attach(MIMEText(message.html, "html", "utf-8"))
+        alternative.attach(_html(message))
     inline = MIMEText(body, "calendar", "utf-8")
     inline.set_param("method", method)
     alternative.attach(inline)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -29,6 +29,9 @@ from bot.slack_limits import fallback, fit_sections
 from bot.slack_text import SlackText, escape, join, slack_t, unbold
 from scheduler.workdays import WorkingCalendar
 from storage.models import Council, CycleEvent, Meeting, Membership, OutboxMessage, Person
+
+if TYPE_CHECKING:
+    from bot.services.wheel.message import WheelSource
 
 DIGEST_DAYS = 14
 #: Deadlines a digest lists; the rest are counted ("… og 3 frister mere"), not listed.
@@ -52,6 +55,7 @@ class Renderer:
         sender: str = "aarshjul@localhost",
         now: Callable[[], datetime] | None = None,
         slack: bool = False,
+        wheels: WheelSource | None = None,
         reply_address: str = "",
     ) -> None:
         self.tz = tz
@@ -62,6 +66,8 @@ class Renderer:
         self.now = now or (lambda: datetime.now(UTC))
         #: Whether the bot has a Slack token: without one, no e-mail mentions Slack.
         self.slack = slack
+        #: How to draw a council's wheel (``/cycle wheel``, the digest's inline images).
+        self.wheels = wheels
         #: ``[inbound] reply_address``: a member's hearing e-mails get a Reply-To with a token.
         self.reply_address = reply_address
 
@@ -123,7 +129,21 @@ class Renderer:
         params: dict[str, Any] = payload.get("params", {})
         lang = row.language if row.language in ("da", "en") else "da"
         if row.kind == "digest":
-            return await self._digest(session, row, params, lang, today)
+            digest = await self._digest(session, row, params, lang, today)
+            if self.wheels is None or not self.wheels.digest:
+                return digest
+            from bot.services.wheel.message import with_digest_wheels
+
+            return await with_digest_wheels(
+                session, row, digest, lang, today, tz=self.tz, source=self.wheels
+            )
+        if message.startswith("wheel."):
+            from bot.services.wheel.message import WheelSource, render_slack_wheel
+
+            source = self.wheels or WheelSource()
+            return await render_slack_wheel(
+                session, row, params, lang, today, tz=self.tz, source=source
+            )
         if row.kind == "report":
             return await self._report(session, row, params, lang)
         if message.startswith("notice"):

@@ -18,9 +18,10 @@ from bot.services.cycle import check_year, council_year, move_event, parse_date
 from bot.services.hearing_lists import councils_of
 from bot.services.hearings import Actor, require_secretary
 from bot.services.reminders import CYCLE_PREFIXES, sync_reminders
+from bot.services.wheel.message import queue_slack_wheel
 from bot.slack_app import SlackDeps
 from bot.slack_text import join, slack_t
-from scheduler.errors import AarshjulError, InputError
+from scheduler.errors import AarshjulError, InputError, PermissionDenied
 from storage.models import Council, Person
 
 #: Coming deadlines shown by /cycle.
@@ -70,8 +71,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         try:
             if args and args[0].lower() in ("move", "flyt"):
                 text = await move(command, args[1:], person, lang)
+            elif args and args[0].lower() in ("wheel", "hjul"):
+                text = await wheel(command, args[1:], person, lang)
             elif args and args[0].lower() in ("help", "hjælp"):
-                text = slack_t(lang, "slack.cycle.help")
+                text = join(
+                    "\n", [slack_t(lang, "slack.cycle.help"), slack_t(lang, "wheel.slack.help")]
+                )
             else:
                 text = await show(command, args, person, lang)
         except AarshjulError as exc:
@@ -81,13 +86,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
     async def show(
         command: dict[str, Any], args: list[str], person: Person | None, lang: str
     ) -> str:
-        key: str | None = None
-        year: int | None = None
-        for arg in args:
-            if arg.isdigit():
-                year = check_year(int(arg))
-            else:
-                key = arg
+        key, year = _council_and_year(args)
         key = key or await default_council(deps, command, person)
         today = ctx.today()
         view = await council_year(ctx, key, year)
@@ -109,6 +108,33 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         if len(lines) == 1:
             lines.append(slack_t(lang, "slack.cycle.none"))
         return join("\n", lines)
+
+    async def wheel(
+        command: dict[str, Any], args: list[str], person: Person | None, lang: str
+    ) -> str:
+        """The wheel goes as a file in a DM, through the outbox: drawing and uploading
+        it is the worker's job, after this reply."""
+        key, year = _council_and_year(args)
+        key = key or await default_council(deps, command, person)
+        y = check_year(year or ctx.today().year)
+        if person is None:
+            raise user_error(InputError, "hearing.error.unknown_person")
+        async with ctx.db.transaction() as session:
+            council = await get_council(session, key)
+            if council.id not in {c.id for c in await councils_of(session, person)}:
+                # The wheel shows the council's own hearings and meetings.
+                raise user_error(PermissionDenied, "wheel.slack.not_member", council=council.name)
+            await queue_slack_wheel(
+                session,
+                council,
+                y,
+                user_id=command["user_id"],
+                language=lang,
+                request=str(command.get("trigger_id") or ctx.clock.now().isoformat()),
+                now=ctx.clock.now(),
+            )
+        deps.wake()
+        return slack_t(lang, "wheel.slack.queued", council=council.name, year=y)
 
     async def move(
         command: dict[str, Any], args: list[str], person: Person | None, lang: str
@@ -150,3 +176,15 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         )
 
     return ["/cycle"]
+
+
+def _council_and_year(args: list[str]) -> tuple[str | None, int | None]:
+    """``[council] [year]`` in either order."""
+    key: str | None = None
+    year: int | None = None
+    for arg in args:
+        if arg.isdigit():
+            year = check_year(int(arg))
+        else:
+            key = arg
+    return key, year
