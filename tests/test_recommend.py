@@ -21,7 +21,7 @@ from bot.runner import drain
 from bot.services.app import AppContext, open_app
 from bot.services.hearings import Actor
 from bot.services.recommendations import recommendations_for_agenda
-from bot.services.recommendations.agreeing import agree_at_meeting
+from bot.services.recommendations.agreeing import agree_at_meeting, cast_vote, open_vote
 from bot.services.recommendations.drafting import RecommendationDraft, create_recommendation
 from bot.services.recommendations.sending import answer_recommendation, send_recommendation
 from scheduler.clock import FixedClock
@@ -447,3 +447,73 @@ async def test_the_agenda_lists_what_was_sent_or_answered_since_the_last_meeting
     assert found[0].sent_at == CLOCK.now() and found[0].answered_at == CLOCK.now()
     assert [(r.id, r.direction, r.from_key) for r in received] == [(1, "received", "lbr-test")]
     assert before == []
+
+
+async def test_votes_at_once_agree_exactly_once(database_url: str, tmp_path: Path) -> None:
+    cli = await asetup(database_url, tmp_path)
+    await ok(cli, *CREATE)
+    await ok(cli, *CREATE)
+    async with app_at(cli, CLOCK.now()) as ctx:
+        async with ctx.db.session() as s:
+            people = {p.email.split("@")[0]: p for p in (await s.execute(select(Person))).scalars()}
+        # Two voting seats (Anne, the chair, and Bo); the quorum is every seat.
+        for rec_id in (1, 2):
+            _, seats = await open_vote(ctx, Actor("cli"), rec_id)
+            assert seats == 2
+        results = await asyncio.gather(
+            cast_vote(ctx, people["anne"], "slack:UANNE", 1, "yes"),
+            cast_vote(ctx, people["bo"], "slack:UBO", 1, "yes"),
+        )
+        assert sorted(r.yes for r in results) == [1, 2]
+        assert [r.agreed for r in results].count(True) == 1
+        # The last vote racing an agreement at a meeting: one of them agrees it.
+        await cast_vote(ctx, people["anne"], "slack:UANNE", 2, "yes")
+        raced = await asyncio.gather(
+            cast_vote(ctx, people["bo"], "slack:UBO", 2, "yes"),
+            agree_at_meeting(ctx, Actor("cli"), 2, date(2026, 11, 20)),
+            return_exceptions=True,
+        )
+        failed = [r for r in raced if isinstance(r, BaseException)]
+        assert len(failed) == 1 and getattr(failed[0], "key", "") == (
+            "recommend.error.already_agreed"
+        )
+        async with ctx.db.session() as s:
+            agreed = (
+                (
+                    await s.execute(
+                        select(AuditLog).where(AuditLog.action == "recommendation.agreed")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            notices = (
+                (
+                    await s.execute(
+                        select(OutboxMessage).where(
+                            col(OutboxMessage.key).startswith("recommendation-msg:1/agreed/")
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            votes_sent = (
+                (
+                    await s.execute(
+                        select(OutboxMessage).where(
+                            col(OutboxMessage.key).startswith("recommendation-msg:1/vote/")
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert sorted(a.entity_id for a in agreed) == ["1", "2"]
+        # The sending secretariat (its address and its secretary) hears of it once each.
+        assert sorted(n.address for n in notices) == ["lbr@example.dk", "sofie@example.dk"]
+        # The ballots still waiting were withdrawn by the agreement.
+        assert {(v.address, v.state) for v in votes_sent} == {
+            ("anne@example.dk", "skipped"),
+            ("bo@example.dk", "skipped"),
+        }
