@@ -76,6 +76,8 @@ async def render_recommendation(
     facts = [t(lang, "recommend.msg.facts", **fields)]
     footer = t(lang, "recommend.msg.footer", sender=sender.name)
     if not slack:
+        if name == "vote":
+            facts.append(t(lang, "recommend.msg.vote.by_mail"))
         body, page = render_email(
             EmailBody(
                 subject=subject,
@@ -86,8 +88,6 @@ async def render_recommendation(
                 footer=footer,
             )
         )
-        if name == "vote":
-            body += "\n\n" + t(lang, "recommend.msg.vote.by_mail")
         return Message(
             row_id=row.id or 0,
             key=row.key,
