@@ -14,6 +14,7 @@ import signal
 from contextlib import AsyncExitStack, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -41,6 +42,9 @@ from scheduler.errors import ConfigError
 from scheduler.timer import Timer
 from storage import outbox
 from storage.models import OutboxMessage, Person
+
+if TYPE_CHECKING:
+    from bot.services.inbound.imap import ImapReader
 
 log = logging.getLogger("aarshjul.run")
 
@@ -221,6 +225,16 @@ def slack_mode(ctx: AppContext, mode: str) -> str:
     return mode
 
 
+def inbound_reader(ctx: AppContext) -> ImapReader | None:
+    """The IMAP reader when ``[inbound] backend = "imap"`` (a ConfigError without
+    IMAP_USERNAME/IMAP_PASSWORD), else None."""
+    if ctx.config.settings.inbound.backend != "imap":
+        return None
+    from bot.services.inbound.imap import ImapReader
+
+    return ImapReader(ctx)
+
+
 async def serve(
     ctx: AppContext,
     *,
@@ -238,6 +252,8 @@ async def serve(
     stop = stop or asyncio.Event()
     metrics = Metrics()
     transport = slack_mode(ctx, mode)
+    # The mailbox's credentials are checked before anything starts.
+    reader = inbound_reader(ctx)
     async with AsyncExitStack() as stack:
         await _refresh(ctx, "started-plan")
         channels = await build_channels(ctx)
@@ -302,6 +318,9 @@ async def serve(
         # The port is ours: only now start delivering.
         timer.start()
         stack.callback(timer.shutdown)
+        if reader is not None:
+            reader.start()
+            stack.push_async_callback(reader.stop)
         if transport == "socket" and slack_app is not None:
             token = ctx.config.secrets.slack_app_token
             assert token is not None
