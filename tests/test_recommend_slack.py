@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 from sqlmodel import col, select
 
 from bot.handlers.recommend import CREATE_VIEW
@@ -76,6 +78,16 @@ async def vote(w: SlackWorld, user: str, rec_id: int, choice: str) -> str:
     return str((await w.response(name)).get("text", ""))
 
 
+def valid_blocks(slack: SlackStandIn) -> None:
+    """Every message posted so far passes slack_sdk's checks of Slack's block rules."""
+    for call in slack.posted():
+        raw = call.args.get("blocks")
+        for block in json.loads(raw) if isinstance(raw, str) else raw or []:
+            parsed = Block.parse(block)
+            assert parsed is not None
+            parsed.validate_json()
+
+
 def posts_to(slack: SlackStandIn, channel: str) -> list[str]:
     return [
         json.dumps(p.args.get("blocks"), ensure_ascii=False) + str(p.args.get("text"))
@@ -95,6 +107,7 @@ async def test_an_lbr_recommendation_to_its_rbr_end_to_end(
         view = (await w.api_call("views.open")).args["view"]
         view = json.loads(view) if isinstance(view, str) else view
         assert view["callback_id"] == CREATE_VIEW
+        View(**view).validate_json()  # Slack's own rules for a modal
         values = create_values(
             "lbr-test",
             "rbr-test",
@@ -118,6 +131,7 @@ async def test_an_lbr_recommendation_to_its_rbr_end_to_end(
         await w.drain()
         dms = {c.args["users"] for c in slack.calls_to("conversations.open")}
         assert dms == {"UANNE001", "UBO00001", "UCARL001", "UDORTE01"}
+        valid_blocks(slack)
         ballot = posts_to(slack, "DBO00001")
         assert len(ballot) == 1 and f"{VOTE_BUTTON}_yes" in ballot[0]
         assert "Særligt fokus på unge ledige" in ballot[0] and "20 % over klyngen" in ballot[0]
@@ -173,6 +187,7 @@ async def test_an_lbr_recommendation_to_its_rbr_end_to_end(
         await w.drain()
         lbr_posts = [p for p in posts_to(slack, "#lbr-test") if "har svaret" in p]
         assert len(lbr_posts) == 1 and "RBR tager det op på mødet i maj." in lbr_posts[0]
+        valid_blocks(slack)  # the sent message, the reminder, the escalation, the answer
         assert "besvaret" in await said(w, "UBO00001", "show 1")
         assert "(besvaret)" in await said(w, "URITA001", "list")
         assert "ikke se indstilling 1" in await said(w, "USARA001", "show 1")
