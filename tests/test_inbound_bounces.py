@@ -5,6 +5,7 @@ reader's parse_message, both databases."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 from datetime import timedelta
 from email import policy
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
+from typer.testing import CliRunner
 
+from bot.cli import build_cli
 from bot.delivery.base import Message
 from bot.delivery.email import message_id
 from bot.i18n import t
@@ -28,6 +31,7 @@ from scheduler.planner import Kind, PlannedNotification
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
+from tests.cli_runner import CLOCK, Cli
 from tests.conftest import snapshot
 from tests.inbound_world import (
     EXTRA,
@@ -319,3 +323,46 @@ def test_the_fixtures_parse_as_the_reader_sees_them() -> None:
     assert email.message_from_bytes(raw, policy=policy.default)["Subject"].startswith(
         "Undeliverable:"
     )
+
+
+# -- through ``aarshjul mail ingest`` ------------------------------------------------------
+
+
+async def test_a_bounce_and_an_out_of_office_through_mail_ingest(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, _):
+        await invited_meeting(ctx)
+        cli = Cli(database_url, tmp_path / "config.toml")
+
+        def ingest(raw: bytes) -> str:
+            app = build_cli(clock=CLOCK)
+            result = CliRunner().invoke(app, ["mail", "ingest", "-"], env=cli.env, input=raw)
+            assert result.exit_code == 0, (result.stdout, result.stderr)
+            lines = result.stdout.splitlines()
+            assert len(lines) == 1, lines
+            return lines[0]
+
+        row = await invitation_row(ctx, EXTRA)
+        assert row.external_id
+        line = await asyncio.to_thread(ingest, fixture("exchange_ndr.eml", row.external_id))
+        assert line.startswith(
+            f"Behandlet: Returmail: besked {row.id} til {EXTRA} kunne ikke leveres (5.1.10 "
+        ), line
+        assert (await invitation_row(ctx, EXTRA)).state == outbox.FAILED
+
+        member = await invitation_row(ctx, "m02@example.dk")
+        assert member.external_id
+        async with ctx.db.session() as s:
+            rows_before = await s.scalar(select(func.count()).select_from(OutboxMessage))
+        ooo = fixture(
+            "outlook_ooo_da.eml", member.external_id, to="m02@example.dk", RECIPIENT_NAME="M 02"
+        )
+        line = await asyncio.to_thread(ingest, ooo)
+        assert line == (
+            "Ignoreret: Autosvar fra m02@example.dk set (Auto-Submitted: auto-generated); "
+            "det besvares ikke."
+        )
+        async with ctx.db.session() as s:
+            assert await s.scalar(select(func.count()).select_from(OutboxMessage)) == rows_before
+        assert (await invitation_row(ctx, "m02@example.dk")).state == outbox.SENT

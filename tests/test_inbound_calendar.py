@@ -27,6 +27,7 @@ from storage.models import AuditLog, MeetingInvitee, OutboxMessage, Person
 from tests.cli_runner import Cli
 from tests.conftest import snapshot
 from tests.inbound_world import (
+    CPH,
     EXTRA,
     SECRETARIAT,
     SENDER,
@@ -287,3 +288,58 @@ def test_the_counter_notice_reads_in_both_languages(language: str) -> None:
     }
     text = t(language, "inbound_calendar.counter.text", **fields)
     assert "m02@example.dk" in text and "aarshjul seminar update 7" in text
+
+
+# -- the same answers through ``aarshjul mail ingest`` (the path an MTA pipes to) ----------
+
+
+async def test_each_client_shape_through_mail_ingest(database_url: str, tmp_path: Path) -> None:
+    async with world(database_url, tmp_path, slack=True) as (ctx, _):
+        meeting = await invited_meeting(ctx, deliver=False)
+        cli = Cli(database_url, tmp_path / "config.toml", SLACK_BOT_TOKEN="xoxb-test")
+
+        def ingest(raw: bytes, name: str) -> str:
+            path = tmp_path / name
+            path.write_bytes(raw)
+            lines = cli.ok("mail", "ingest", str(path)).splitlines()
+            assert len(lines) == 1, lines
+            return lines[0]
+
+        for name, attendee, who, _, partstat in CLIENTS:
+            raw = reply(name, attendee, who, meeting.uid, 0)
+            line = await asyncio.to_thread(ingest, raw, name)
+            assert line.startswith("Behandlet: Kalendersvar gemt: "), line
+            assert f"<{attendee.lower()}> svarede {partstat} til møde {meeting.meeting_id}" in line
+            # Read twice (a re-delivery): handled once.
+            again = await asyncio.to_thread(ingest, raw, name)
+            assert again.startswith("Behandlet: allerede behandlet"), again
+        shown = await answers(ctx, meeting.meeting_id)
+        assert {k: v for k, v in shown.items() if v[0] != "none"} == {
+            "m03@example.dk": ("yes", "calendar"),
+            "m04@example.dk": ("no", "calendar"),
+            "m05@example.dk": ("maybe", "calendar"),
+            "m06@example.dk": ("no", "calendar"),
+            EXTRA: ("yes", "calendar"),
+        }
+        # Ignored with the reason, exit 0; nothing changed.
+        before = await snapshot(ctx.db)
+        stranger = reply("outlook_web_decline.eml", "stranger@example.org", "X", meeting.uid, 0)
+        stranger = stranger.replace(b"DB9PR02MB7355F00DBA11C0FFEE", b"DB9PR02MB7355STRANGER", 1)
+        line = await asyncio.to_thread(ingest, stranger, "stranger.eml")
+        assert line == (
+            "Ignoreret: Kalendersvar ignoreret: stranger@example.org er ikke inviteret til "
+            f"møde {meeting.meeting_id} ({TITLE})."
+        )
+        after = await snapshot(ctx.db)
+        assert {k: v for k, v in after.items() if k != "inbound_message"} == {
+            k: v for k, v in before.items() if k != "inbound_message"
+        }
+        # A COUNTER: the secretariat is told, the meeting is not changed.
+        counter = reply("outlook_counter.eml", "m02@example.dk", "Medlem 02", meeting.uid, 0)
+        line = await asyncio.to_thread(ingest, counter, "counter.eml")
+        assert line.startswith("Behandlet: Forslag om nyt tidspunkt fra Medlem 02 Ærø"), line
+        assert "13:00–17:00" in line and "(2 beskeder i udbakken)" in line
+        async with ctx.db.session() as s:
+            view = await meeting_view(s, meeting.meeting_id)
+        assert view.meeting.sequence == 0
+        assert view.meeting.start_at.astimezone(CPH).hour == 9

@@ -85,7 +85,7 @@ async def test_a_meeting_from_the_form_with_answers_by_button(
         assert view.counts() == {"yes": 1, "no": 0, "maybe": 0, "none": 4}
         _, _, _, name = await w.command("USOFIE01", "/seminar", f"attendees {meeting.id}")
         listing = (await w.response(name))["text"]
-        assert "Bo Berg: Deltager" in listing and "Deltager: 1" in listing
+        assert "Bo Berg: Deltager (Slack)" in listing and "Deltager: 1" in listing
         # The CLI shows the same answer (it runs its own loop: in a thread).
         cli = Cli(database_url, tmp_path / "config.toml")
         shown = json.loads(
@@ -93,6 +93,7 @@ async def test_a_meeting_from_the_form_with_answers_by_button(
         )
         assert shown["counts"] == {"yes": 1, "no": 0, "maybe": 0, "none": 4}
         assert {a["email"]: a["response"] for a in shown["attendees"]}["bo@example.dk"] == "yes"
+        assert {a["email"]: a["source"] for a in shown["attendees"]}["bo@example.dk"] == "slack"
 
 
 async def test_a_bad_form_is_sent_back_and_stores_nothing(
