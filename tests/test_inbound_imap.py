@@ -45,6 +45,10 @@ class Crash(BaseException):
 
 @pytest.fixture
 def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    """A fresh Dovecot with an empty mailbox; skips, saying why, where there is none."""
+    missing = dovecot_missing()
+    if missing:
+        pytest.skip(missing)
     with Dovecot(tmp_path / "dovecot") as server:
         yield server
 
