@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -78,15 +79,6 @@ async def ctx(database_url: str, tmp_path: Path, dovecot: Dovecot) -> AsyncItera
 async def count_rows(ctx: AppContext, model: type = InboundMessage) -> int:
     async with ctx.db.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-async def test_settings_need_the_credentials(ctx: AppContext, tmp_path: Path) -> None:
-    config = load_config(
-        environ={"AARSHJUL__INBOUND__BACKEND": "imap", "AARSHJUL__INBOUND__HOST": "x"},
-        cwd=tmp_path,
-    )
-    with pytest.raises(Exception, match="IMAP_USERNAME and IMAP_PASSWORD"):
-        ImapSettings.from_context(AppContext(config, ctx.db, ctx.clock, ctx.template, ctx.calendar))
 
 
 async def test_the_same_message_appended_twice_is_handled_once(
@@ -319,3 +311,40 @@ def test_sigkill_of_aarshjul_run_then_restart_handles_each_message_once(
     assert run_sync(lambda: dovecot.count("done")) == messages
     assert recorded() == messages
     assert "Traceback" not in (tmp_path / "run.log").read_text()
+
+
+async def test_the_running_reader_purges_old_raw_messages(
+    ctx: AppContext, dovecot: Dovecot
+) -> None:
+    await pipeline.handle_raw(ctx, plain(20), "file")
+    clock = ctx.clock
+    assert isinstance(clock, FixedClock)
+    clock.set(NOW + timedelta(days=91))
+    reader = ImapReader(ctx, _at(ImapSettings.from_context(ctx), dovecot, poll_seconds=600.0))
+    reader.start()
+    try:
+        await asyncio.wait_for(reader.wait_passes(1), 30)
+    finally:
+        await reader.stop()
+    async with ctx.db.session() as session:
+        row = (await session.exec(select(InboundMessage))).first()  # type: ignore[call-overload]
+    assert row is not None and row[0].raw is None and row[0].sha256 is not None
+
+
+async def test_aarshjul_run_refuses_imap_without_credentials(
+    ctx: AppContext, tmp_path: Path
+) -> None:
+    from bot.i18n import error_text
+    from bot.runner import inbound_reader
+    from scheduler.errors import ConfigError
+
+    config = load_config(
+        environ={"AARSHJUL__INBOUND__BACKEND": "imap", "AARSHJUL__INBOUND__HOST": "x"},
+        cwd=tmp_path,
+    )
+    bare = AppContext(config, ctx.db, ctx.clock, ctx.template, ctx.calendar)
+    with pytest.raises(ConfigError) as caught:
+        inbound_reader(bare)
+    assert "kræver IMAP_USERNAME og IMAP_PASSWORD" in error_text(caught.value, "da")
+    none = load_config(environ={}, cwd=tmp_path)
+    assert inbound_reader(AppContext(none, ctx.db, ctx.clock, ctx.template, ctx.calendar)) is None

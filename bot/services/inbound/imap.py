@@ -24,6 +24,7 @@ import logging
 import re
 import ssl
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import aioimaplib
 from aioimaplib.aioimaplib import Command
@@ -41,6 +42,8 @@ log = logging.getLogger("aarshjul.inbound")
 #: Waits between reconnects: doubling from the first to the last.
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
+#: Raw messages past ``keep_raw_days`` are forgotten this often while the reader runs.
+PURGE_EVERY = timedelta(days=1)
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
@@ -108,6 +111,7 @@ class ImapReader:
         self._progress = asyncio.Condition()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._purged_at: datetime | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -145,8 +149,8 @@ class ImapReader:
             try:
                 client = await self.connect()
                 backoff = BACKOFF_FIRST
-                await self._purge()
                 while not self._stop.is_set():
+                    await self._purge()
                     await self.drain(client)
                     await self._passed()
                     await self._wait(client)
@@ -365,10 +369,16 @@ class ImapReader:
             self._progress.notify_all()
 
     async def _purge(self) -> None:
+        """Forget old raw messages at start and then once a day (by the injected clock)."""
+        now = self.ctx.clock.now()
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
         try:
             await pipeline.purge_raw(self.ctx)
         except Exception:
             log.exception("purging old raw messages")
+            return
+        self._purged_at = now
 
     async def _logout(self, client: aioimaplib.IMAP4) -> None:
         with contextlib.suppress(Exception):
