@@ -293,6 +293,14 @@ def test_bad_input_is_one_line_and_changes_nothing(database_url: str, tmp_path: 
         *base, "--from", "lbr-test", "--to", "rbr-test", "--about-results", "rbr-test:ledighed",
         says=("RBR Test er ikke et LBR",),
     )  # fmt: skip
+    cli.refused(
+        *base, "--from", "lbr-test", "--to", "rbr-test", "--about-results", "lbr-test:nope",
+        says=("målet 'nope' står ikke i [results.measures]; kendte mål: ledighed",),
+    )  # fmt: skip
+    cli.refused(
+        "recommendation", "create", "--from", "lbr-test", "--to", "rbr-test", "--title", "T",
+        "--text", "x" * 3001, says=("'text' har 3001 tegn; højst 3000",),
+    )  # fmt: skip
     cli.ok(*CREATE)
     cli.refused("recommendation", "send", "1", says=("ikke vedtaget endnu",))
     cli.refused("recommendation", "answer", "1", "--text", "x", says=("ikke sendt endnu",))
@@ -453,6 +461,7 @@ async def test_votes_at_once_agree_exactly_once(database_url: str, tmp_path: Pat
     cli = await asetup(database_url, tmp_path)
     await ok(cli, *CREATE)
     await ok(cli, *CREATE)
+    await ok(cli, *CREATE)
     async with app_at(cli, CLOCK.now()) as ctx:
         async with ctx.db.session() as s:
             people = {p.email.split("@")[0]: p for p in (await s.execute(select(Person))).scalars()}
@@ -477,6 +486,25 @@ async def test_votes_at_once_agree_exactly_once(database_url: str, tmp_path: Pat
         assert len(failed) == 1 and getattr(failed[0], "key", "") == (
             "recommend.error.already_agreed"
         )
+        # A no that puts the quorum out of reach: the vote is lost, the draft stays.
+        await open_vote(ctx, Actor("cli"), 3)
+        lost = await cast_vote(ctx, people["bo"], "slack:UBO", 3, "no")
+        assert (lost.lost, lost.agreed, lost.step.recommendation.state) == (True, False, "draft")
+        again = await cast_vote(ctx, people["anne"], "slack:UANNE", 3, "no")
+        assert not again.lost  # told once
+        async with ctx.db.session() as s:
+            told = (
+                (
+                    await s.execute(
+                        select(OutboxMessage.address).where(
+                            col(OutboxMessage.key).startswith("recommendation-msg:3/vote_lost/")
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert sorted(told) == ["lbr@example.dk", "sofie@example.dk"]
         async with ctx.db.session() as s:
             agreed = (
                 (
