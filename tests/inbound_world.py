@@ -32,6 +32,7 @@ from bot.services.inbound.parse import parse_message
 from bot.services.meetings import MeetingDraft, create_meeting, invite, parse_local
 from bot.services.members import import_members
 from scheduler.clock import FixedClock
+from tests.imap_server import Dovecot
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mail"
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -71,17 +72,18 @@ MEMBERS = (
 
 @asynccontextmanager
 async def world(
-    database_url: str, tmp_path: Path, *, slack: bool = False
+    database_url: str, tmp_path: Path, *, slack: bool = False, **env: str
 ) -> AsyncIterator[tuple[AppContext, FixedClock]]:
     """The configured council and its members; ``slack`` gives the bot a token (so
-    notices to the council's channel are queued too; nothing is delivered to Slack)."""
+    notices to the council's channel are queued too; nothing is delivered to Slack);
+    ``env`` adds environment variables (e.g. the ``[inbound]`` IMAP settings)."""
     (tmp_path / "config.toml").write_text(
         CONFIG.format(
             sender=SENDER, folder=(tmp_path / "mail").as_posix(), secretariat=SECRETARIAT
         ),
         encoding="utf-8",
     )
-    environ = {"DATABASE_URL": database_url}
+    environ = {"DATABASE_URL": database_url, **env}
     if slack:
         environ["SLACK_BOT_TOKEN"] = "xoxb-test"
     config = load_config(environ=environ, cwd=tmp_path)
@@ -185,3 +187,15 @@ async def handle(ctx: AppContext, raw: bytes) -> Outcome | None:
             if outcome is not None:
                 return outcome
     return None
+
+
+def imap_env(server: Dovecot) -> dict[str, str]:
+    """``[inbound]`` pointed at a Dovecot on loopback, with its credentials."""
+    return {
+        "AARSHJUL__INBOUND__BACKEND": "imap",
+        "AARSHJUL__INBOUND__HOST": server.host,
+        "AARSHJUL__INBOUND__PORT": str(server.port),
+        "AARSHJUL__INBOUND__TLS": "none",
+        "IMAP_USERNAME": server.user,
+        "IMAP_PASSWORD": server.password,
+    }

@@ -24,6 +24,7 @@ from bot.i18n import t
 from bot.runner import drain
 from bot.services.inbound.bounces import auto_reply_reason, handle_bounce_or_auto_reply
 from bot.services.inbound.dsn import digest_of
+from bot.services.inbound.imap import ImapReader
 from bot.services.inbound.message import Disposition
 from bot.services.inbound.parse import parse_message
 from bot.services.reminders import plan_failure_reports
@@ -33,6 +34,7 @@ from storage.db import Database
 from storage.models import OutboxMessage
 from tests.cli_runner import CLOCK, Cli
 from tests.conftest import snapshot
+from tests.imap_server import Dovecot, dovecot_missing
 from tests.inbound_world import (
     EXTRA,
     NOW,
@@ -40,6 +42,7 @@ from tests.inbound_world import (
     SENDER,
     TITLE,
     handle,
+    imap_env,
     invited_meeting,
     load_fixture,
     sent_mail,
@@ -366,3 +369,44 @@ async def test_a_bounce_and_an_out_of_office_through_mail_ingest(
         async with ctx.db.session() as s:
             assert await s.scalar(select(func.count()).select_from(OutboxMessage)) == rows_before
         assert (await invitation_row(ctx, "m02@example.dk")).state == outbox.SENT
+
+
+# -- through IMAP ----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(dovecot_missing() is not None, reason=dovecot_missing() or "")
+async def test_a_bounce_and_an_out_of_office_through_imap(
+    database_url: str, tmp_path: Path
+) -> None:
+    with Dovecot(tmp_path / "dovecot") as server:
+        async with world(database_url, tmp_path, **imap_env(server)) as (ctx, _):
+            await invited_meeting(ctx)
+            bounced = await invitation_row(ctx, EXTRA)
+            member = await invitation_row(ctx, "m02@example.dk")
+            assert bounced.external_id and member.external_id
+            await server.append(fixture("postfix_user_unknown.eml", bounced.external_id))
+            await server.append(
+                fixture(
+                    "outlook_ooo_da.eml",
+                    member.external_id,
+                    to="m02@example.dk",
+                    RECIPIENT_NAME="Medlem 02",
+                )
+            )
+            await server.append(fixture("sieve_vacation.eml", member.external_id))
+            async with ctx.db.session() as s:
+                rows_before = await s.scalar(select(func.count()).select_from(OutboxMessage))
+            outcomes = await ImapReader(ctx).run_once()
+            assert [(o.kind, o.disposition) for o in outcomes] == [
+                ("bounce", Disposition.HANDLED),
+                ("auto_reply", Disposition.IGNORED),
+                ("auto_reply", Disposition.IGNORED),
+            ]
+            assert await server.count("INBOX") == 0 and await server.count("done") == 3
+            failed = await invitation_row(ctx, EXTRA)
+            assert failed.state == outbox.FAILED and "5.1.1" in (failed.last_error or "")
+            # The auto-replies got no answer: not one outbox row more.
+            async with ctx.db.session() as s:
+                assert (
+                    await s.scalar(select(func.count()).select_from(OutboxMessage)) == rows_before
+                )

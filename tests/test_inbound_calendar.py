@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from bot.handlers.seminar import attendee_line
 from bot.i18n import t
 from bot.services.hearings import Actor
+from bot.services.inbound.imap import ImapReader
 from bot.services.inbound.message import Disposition
 from bot.services.meetings import (
     cancel_meeting,
@@ -26,6 +27,7 @@ from bot.services.meetings import (
 from storage.models import AuditLog, MeetingInvitee, OutboxMessage, Person
 from tests.cli_runner import Cli
 from tests.conftest import snapshot
+from tests.imap_server import Dovecot, dovecot_missing
 from tests.inbound_world import (
     CPH,
     EXTRA,
@@ -33,6 +35,7 @@ from tests.inbound_world import (
     SENDER,
     TITLE,
     handle,
+    imap_env,
     invitation_values,
     invited_meeting,
     load_fixture,
@@ -343,3 +346,26 @@ async def test_each_client_shape_through_mail_ingest(database_url: str, tmp_path
             view = await meeting_view(s, meeting.meeting_id)
         assert view.meeting.sequence == 0
         assert view.meeting.start_at.astimezone(CPH).hour == 9
+
+
+# -- and through IMAP: APPENDed to a real Dovecot, read by the reader, moved to done -------
+
+
+@pytest.mark.skipif(dovecot_missing() is not None, reason=dovecot_missing() or "")
+async def test_each_client_shape_through_imap(database_url: str, tmp_path: Path) -> None:
+    with Dovecot(tmp_path / "dovecot") as server:
+        async with world(database_url, tmp_path, **imap_env(server)) as (ctx, _):
+            meeting = await invited_meeting(ctx, deliver=False)
+            for name, attendee, who, _, _ in CLIENTS:
+                await server.append(reply(name, attendee, who, meeting.uid, 0))
+            # The first of them again (an IMAP re-delivery): handled once.
+            first = CLIENTS[0]
+            await server.append(reply(first[0], first[1], first[2], meeting.uid, 0))
+            outcomes = await ImapReader(ctx).run_once()
+            assert [o.kind for o in outcomes] == ["calendar_reply"] * 5 + ["duplicate"]
+            assert all(o.disposition is Disposition.HANDLED for o in outcomes)
+            assert await server.count("INBOX") == 0 and await server.count("done") == 6
+            shown = await answers(ctx, meeting.meeting_id)
+            for _, attendee, _, answer, _ in CLIENTS:
+                assert shown[attendee.lower()] == (answer, "calendar"), attendee
+            assert shown["m01@example.dk"] == ("none", None)
