@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+import pty
+import select as polling
 import shutil
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
@@ -265,3 +270,27 @@ def test_cycle_wheel_refuses_bad_input_with_one_line(ready: Cli, tmp_path: Path)
         says=("kan ikke skrive", "hjul.png"),
     )  # fmt: skip
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cycle_wheel_at_a_terminal_says_what_to_do_instead(ready: Cli) -> None:
+    """Without --out and with stdout a terminal: one line, no PNG bytes on the screen."""
+    main, child = pty.openpty()
+    env = {**os.environ, **{k: v for k, v in ready.env.items() if v is not None}}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "cycle", "wheel", "--council", "lbr-gribskov"],
+        stdout=child, stderr=subprocess.PIPE, env=env, cwd=REPO, timeout=120, check=False,
+    )  # fmt: skip
+    os.close(child)
+    shown = b""
+    while polling.select([main], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert done.returncode == 1 and b"PNG" not in shown
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "årshjulet er et billede: brug --out FIL.png" in lines[0], lines

@@ -278,7 +278,8 @@ def _draw(
         _titles(ax, fig, year, language, title)
         buffer = io.BytesIO()
         if fmt == "png":
-            # zlib level 1: a third of the drawing time at level 6, for a file 20 % larger.
+            # zlib level 1: the encoding (a good part of the drawing's time) about a
+            # quarter faster than at the default 6, for a file ~17 % larger (~260 kB).
             fig.savefig(
                 buffer,
                 format="png",
@@ -324,7 +325,7 @@ def _months(ax: Any, year: int, language: str) -> None:
             rotation_mode="anchor",
             ha="center",
             va="center",
-            fontsize=8.5,
+            fontsize=8,
             color="#2b2f33",
             zorder=2,
         )
