@@ -21,7 +21,7 @@ from pathlib import Path
 from string import Template
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.config import load_config
 from bot.runner import build_channels, build_worker
@@ -32,7 +32,7 @@ from bot.services.inbound.message import Disposition, MailPart
 from bot.services.inbound.reply_text import MAX_FILE_BYTES, new_text, position_of, sort_files
 from scheduler.clock import FixedClock
 from storage.hearing_mail import HearingAnswerFile, HearingMailSent
-from storage.models import HearingAnswer, Person
+from storage.models import HearingAnswer, OutboxMessage, Person
 from tests.cli_runner import CLOCK, Cli
 from tests.servers import ReceivedMail, SmtpStandIn
 from tests.slack_world import MEMBERS
@@ -169,6 +169,32 @@ async def test_invitations_carry_a_reply_to_with_the_members_token_and_their_ids
     # One per invitee (Anne, Bo, Carl, Dorte), each under the Message-ID that went out.
     assert len(sent) == 4
     assert world.invitation_id in {s.message_id for s in sent}
+
+
+async def test_each_reminder_carries_the_reply_to_of_the_person_it_goes_to(world: World) -> None:
+    async with world.ctx.db.session() as session:
+        bo = await session.scalar(select(Person).where(Person.email == "bo@example.dk"))
+        assert bo is not None
+        first = await session.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.person_id == bo.id, OutboxMessage.state == "pending")
+            .where(col(OutboxMessage.payload).contains('"hearing.reminder"'))
+            .order_by(col(OutboxMessage.due_at))
+        )
+        assert first is not None
+    world.clock.set(first.due_at)
+    await world.drain()
+    [reminder] = world.to("bo@example.dk")
+    assert _subject(reminder).startswith("Påmindelse: høringssvar om")
+    key = await _key(world)
+    assert reminder.message["Reply-To"] == reply_tokens.token_address(
+        "svar@example.dk", key, 1, bo.id or 0
+    )
+    async with world.ctx.db.session() as session:
+        sent = await session.scalar(
+            select(HearingMailSent).where(HearingMailSent.message_id == reminder.message_id)
+        )
+    assert sent is not None and sent.person_id == bo.id and sent.hearing_id == 1
 
 
 async def test_a_reply_with_history_signature_and_pdf_is_recorded_with_a_receipt(

@@ -20,6 +20,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -115,7 +116,7 @@ async def _responder(
             Absence.person_id == person.id,
             col(Absence.start) <= today,
             col(Absence.end) >= today,
-            col(Person.email).ilike(address),
+            func.lower(Person.email) == address,
         )
     )
 
