@@ -54,7 +54,7 @@ async def test_manifest_declares_exactly_the_commands_the_handlers_register(
     features = _manifest()["features"]
     assert isinstance(features, dict)
     declared = sorted(c["command"] for c in features["slash_commands"])
-    assert declared == registered == ["/cycle", "/hearing", "/seminar"]
+    assert declared == registered == ["/agenda", "/cycle", "/hearing", "/recommend", "/seminar"]
 
 
 def test_manifest_asks_for_what_the_bot_uses_and_points_at_one_endpoint() -> None:

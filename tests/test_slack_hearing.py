@@ -161,10 +161,14 @@ async def test_a_hearing_end_to_end(database_url: str, tmp_path: Path, slack: Sl
             if p.args["channel"] == "#lbr-test" and "lukket" in p.args.get("text", "")
         ]
         assert len(closing) == 1
-        # The channel gets a summary, and every answer in a file in its thread.
+        # The channel gets a summary, and every answer in a file in its thread: the
+        # Markdown, and the Word document the secretariat files.
         summary = json.dumps(blocks_of(closing[0]), ensure_ascii=False)
         assert "3 af 4 har svaret" in summary and "Dorte Dahl" in summary
-        [file] = [f for f in slack.uploads.shared() if f.shared[0][1] == closing[0].answer["ts"]]
+        [file, document] = [
+            f for f in slack.uploads.shared() if f.shared[0][1] == closing[0].answer["ts"]
+        ]
+        assert document.filename.endswith(".docx") and (document.content or b"")[:2] == b"PK"
         compiled = (file.content or b"").decode("utf-8")
         assert "Tilføj et mål for unge." in compiled and "Planen mangler mål." not in compiled
 

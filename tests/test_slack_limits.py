@@ -98,8 +98,11 @@ async def test_closing_forty_long_answers_posts_a_summary_and_a_file_with_every_
             assert name in text
         assert "filen i tråden" in text
 
-        # The channel's file (the secretary gets the same by DM), in the summary's thread.
-        [file] = in_channel(slack)
+        # The channel's files (the secretary gets the same by DM), in the summary's thread:
+        # the Markdown, then the Word document.
+        [file, document] = in_channel(slack)
+        assert document.filename.endswith(".docx")
+        assert document.shared == [(slack.channel_id("#lbr-test"), summary_ts(slack))]
         assert file.shared == [(slack.channel_id("#lbr-test"), summary_ts(slack))]
         content = (file.content or b"").decode("utf-8")
         for i in range(40):
@@ -135,7 +138,8 @@ async def test_a_retry_after_the_summary_went_out_shares_the_file_once(
         second = await w.drain()
         assert second.failed == 0
         assert len(closing_posts(slack)) == 1  # the summary is not posted again
-        [file] = in_channel(slack)
+        [file, document] = in_channel(slack)
+        assert document.filename.endswith(".docx")
         assert "Svar fra medlem 0001" in (file.content or b"").decode()
 
 

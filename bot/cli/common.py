@@ -185,6 +185,29 @@ def write_stdout(text: str) -> None:
     sys.stdout.flush()
 
 
+def write_output(data: str | bytes, out: Path | None) -> None:
+    """A command's document: to ``out`` when given (text as UTF-8), else to stdout
+    (bytes, such as a .docx, to its binary stream).
+
+    Raises:
+        InputError: ``out`` cannot be written (one line naming the file and why).
+    """
+    if out is None:
+        if isinstance(data, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            write_stdout(data)
+        return
+    try:
+        out.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    except OSError as exc:
+        raise user_error(
+            InputError, "documents.error.cannot_write", file=str(out), why=exc.strerror or str(exc)
+        ) from None
+
+
 #: Rows fetched per query when a list command is asked for ``--all``.
 ALL_CHUNK = 500
 

@@ -6,6 +6,7 @@ with the secretariat's rights (it runs on the server, with its database).
 # No "from __future__ import annotations": Typer evaluates these closures' annotations.
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,9 +19,10 @@ from bot.cli.common import (
     list_options,
     paged_rows,
     run,
-    write_stdout,
+    write_output,
 )
-from bot.i18n import format_date, t
+from bot.i18n import format_date, t, user_error
+from scheduler.errors import InputError
 
 if TYPE_CHECKING:
     from bot.services.app import AppContext
@@ -237,12 +239,17 @@ def register(app: typer.Typer, state: CliState) -> None:
         fmt: Annotated[
             str, typer.Option("--format", help=t(lang, "cli.help.hearing_format"))
         ] = "md",
+        out: Annotated[
+            Path | None, typer.Option("--out", help=t(lang, "documents.help.out"))
+        ] = None,
     ) -> None:
         async def body(ctx: "AppContext") -> None:
             from bot.services.hearing_export import export_hearing
 
+            if out is None and fmt.lower() == "docx" and sys.stdout.isatty():
+                raise user_error(InputError, "documents.error.terminal")
             async with ctx.db.session() as session:
-                text = await export_hearing(session, ctx, hearing_id, fmt.lower(), ctx.language)
-            write_stdout(text)
+                data = await export_hearing(session, ctx, hearing_id, fmt.lower(), ctx.language)
+            write_output(data, out)
 
         run(state, body)

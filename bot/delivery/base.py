@@ -87,6 +87,9 @@ class Message:
     #: A file that goes with the message: Slack shares it in the message's thread,
     #: e-mail attaches it (multipart/mixed).
     attachment: Attachment | None = None
+    #: Further files after ``attachment``, shared and attached the same way (a closed
+    #: hearing's Word document beside its Markdown).
+    extra_files: tuple[Attachment, ...] = ()
     #: Images the HTML shows in place (e-mail: multipart/related beside the HTML, each
     #: with its ``content_id``; ignored by Slack). The digest's wheels.
     inline: tuple[Attachment, ...] = ()
@@ -96,6 +99,12 @@ class Message:
     #: council's secretariat as ``Reply-To``, so an answer by e-mail reaches a person.
     sender_name: str | None = None
     reply_to: str | None = None
+
+    @property
+    def files(self) -> tuple[Attachment, ...]:
+        """Every file that goes with the message: ``attachment``, then ``extra_files``."""
+        first = (self.attachment,) if self.attachment is not None else ()
+        return first + self.extra_files
 
 
 class Channel(Protocol):

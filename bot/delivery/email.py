@@ -82,8 +82,8 @@ def build_email(
         mail.attach(_html(message))
     else:
         mail = text
-    if message.attachment is not None:
-        mail = _with_attachment(mail, message.attachment)
+    for file in message.files:
+        mail = _with_attachment(mail, file)
     subject = _header_value("Subject", message.subject)
     mail["From"] = _from(message.sender_name, sender)
     mail["To"] = _header_value("To", message.address)

@@ -9,6 +9,7 @@ the row was queued.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, tzinfo
 from typing import Any
 
@@ -28,12 +29,17 @@ from bot.blocks import (
 from bot.delivery.base import Attachment, Message
 from bot.delivery.templates import EmailBody, render_email
 from bot.i18n import catalogue, format_date, t
-from bot.services.hearing_export import closing_status, compile_markdown, seats_summary
+from bot.services.hearing_export import (
+    answer_authors,
+    closing_status,
+    compile_markdown,
+    seats_summary,
+)
 from bot.services.hearings import POSITIONS, HearingStatus
 from bot.slack_limits import fallback, fit_sections, names_within
 from bot.slack_text import SlackText, escape, join, slack_t
 from scheduler.workdays import WorkingCalendar
-from storage.models import Council, Hearing, OutboxMessage
+from storage.models import Council, Hearing, OutboxMessage, Person
 
 
 def _when(calendar: WorkingCalendar, deadline: date, today: date, lang: str) -> str:
@@ -116,6 +122,7 @@ async def render_hearing(
     elif name == "closed":
         status = await closing_status(session, hearing, today)
         compiled = compile_markdown(status, lang, tz)
+        document = closing_document(status, await answer_authors(session, status), lang, tz, today)
         subject = t(lang, "hearing.msg.closed.subject", **fields)
         intro = tt(lang, "hearing.msg.closed.text", **fields)
         if not slack:
@@ -128,8 +135,19 @@ async def render_hearing(
                 lang,
                 details=compiled,
             )
-            return Message(row.id or 0, row.key, row.address, subject, body, [], page, direct)
-        return _closing_summary(row, subject, status, compiled, lang, direct)
+            return Message(
+                row.id or 0,
+                row.key,
+                row.address,
+                subject,
+                body,
+                [],
+                page,
+                direct,
+                attachment=document,
+            )
+        summary = _closing_summary(row, subject, status, compiled, lang, direct)
+        return replace(summary, extra_files=(document,))
     else:
         text_key = f"hearing.msg.{name}.text"
         if not slack and not in_slack and f"{text_key}_mail" in catalogue():
@@ -156,6 +174,23 @@ async def render_hearing(
     if name == "announce":
         blocks[1] = context(hearing_facts_mrkdwn(hearing, council, lang, link=False))
     return Message(row.id or 0, row.key, row.address, subject, text, blocks, "", direct)
+
+
+def closing_document(
+    status: HearingStatus, people: dict[int, Person], lang: str, tz: tzinfo, today: date
+) -> Attachment:
+    """The compiled answer as the Word document a secretariat files (see
+    :mod:`bot.documents.hearing`), for the closing message's e-mail and Slack thread."""
+    from bot.documents import DOCX_TYPE
+    from bot.documents.hearing import hearing_docx
+
+    hearing = status.hearing
+    return Attachment(
+        filename=t(lang, "documents.hearing.file_name", id=hearing.id),
+        title=t(lang, "documents.hearing.file_title", title=re.sub(r"[<>]", "", hearing.title)),
+        content=hearing_docx(status, people, lang, tz, today),
+        content_type=DOCX_TYPE,
+    )
 
 
 def _closing_summary(

@@ -126,9 +126,9 @@ class SlackChannel:
             where, ts = await self._post(message)
         else:
             where, ts = done  # the summary went out on an earlier attempt
-        if message.attachment is not None:
+        if message.files:
             try:
-                await self._share_file(message.attachment, where, ts)
+                await self._share_files(message.files, where, ts)
             except DeliveryError as exc:
                 # The post is out: the next attempt only shares the file.
                 exc.progress = f"{POSTED}{where}:{ts}"
@@ -159,23 +159,29 @@ class SlackChannel:
                 self.posted_in.pop(next(iter(self.posted_in)))
         return str(response.get("channel") or channel), str(response.get("ts") or "")
 
-    async def _share_file(self, file: Attachment, channel: str, thread_ts: str) -> None:
-        """Slack's external upload: ask for an upload URL, POST the bytes there, then
-        share the file in the thread of ``thread_ts`` (``files.upload`` is retired)."""
-        got = await self._call(
-            "files.getUploadURLExternal",
-            form=True,
-            filename=file.filename,
-            length=len(file.content),
-        )
-        url, file_id = str(got.get("upload_url") or ""), str(got.get("file_id") or "")
-        if not url or not file_id:
-            raise PermanentDeliveryError("files.getUploadURLExternal gave no upload_url")
-        await self._upload(url, file.content)
+    async def _share_files(
+        self, files: tuple[Attachment, ...], channel: str, thread_ts: str
+    ) -> None:
+        """Slack's external upload: ask for an upload URL per file, POST the bytes there,
+        then share them all at once in the thread of ``thread_ts`` (``files.upload`` is
+        retired), so a retry never shares one of them twice."""
+        shared = []
+        for file in files:
+            got = await self._call(
+                "files.getUploadURLExternal",
+                form=True,
+                filename=file.filename,
+                length=len(file.content),
+            )
+            url, file_id = str(got.get("upload_url") or ""), str(got.get("file_id") or "")
+            if not url or not file_id:
+                raise PermanentDeliveryError("files.getUploadURLExternal gave no upload_url")
+            await self._upload(url, file.content)
+            shared.append({"id": file_id, "title": file.title})
         await self._call(
             "files.completeUploadExternal",
             form=True,
-            files=json.dumps([{"id": file_id, "title": file.title}]),
+            files=json.dumps(shared),
             channel_id=channel,
             thread_ts=thread_ts or None,
         )

@@ -147,17 +147,31 @@ def compile_csv(status: HearingStatus, people: dict[int, Person]) -> str:
     return out.getvalue()
 
 
+#: What ``hearing export --format`` offers.
+FORMATS = ("md", "csv", "docx")
+
+
+async def answer_authors(session: AsyncSession, status: HearingStatus) -> dict[int, Person]:
+    """Who typed each answer (the member or their substitute), by person id."""
+    ids = {s.answer.answered_by_id for s in status.answered if s.answer}
+    return {
+        p.id or 0: p
+        for p in (await session.execute(select(Person).where(col(Person.id).in_(ids)))).scalars()
+    }
+
+
 async def export_hearing(
     session: AsyncSession, ctx: AppContext, hearing_id: int | str, fmt: str, language: str
-) -> str:
-    if fmt not in ("md", "csv"):
+) -> str | bytes:
+    """The compiled answers as Markdown or CSV text, or a Word document's bytes (docx)."""
+    if fmt not in FORMATS:
         raise user_error(InputError, "hearing.error.bad_format", value=fmt)
     status = await hearing_status(session, ctx, hearing_id)
     if fmt == "md":
         return compile_markdown(status, language, ctx.tz)
-    ids = {s.answer.answered_by_id for s in status.answered if s.answer}
-    people = {
-        p.id or 0: p
-        for p in (await session.execute(select(Person).where(col(Person.id).in_(ids)))).scalars()
-    }
+    people = await answer_authors(session, status)
+    if fmt == "docx":
+        from bot.documents.hearing import hearing_docx
+
+        return hearing_docx(status, people, language, ctx.tz, ctx.today())
     return compile_csv(status, people)
