@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.header import decode_header, make_header
+from email.message import EmailMessage
 from pathlib import Path
 from string import Template
 
@@ -249,6 +250,24 @@ async def test_a_reply_with_history_signature_and_pdf_is_recorded_with_a_receipt
     assert answer.remarks == "Planen mangler en indsats for ledige over 50, og målene er for lave."
     md = await world.run("hearing", "export", "1", "--format", "md")
     assert "## Gør indsigelse (1)" in md and "Den tir." not in md and "skrev" not in md
+
+
+async def test_an_answer_that_cannot_be_stored_is_refused_to_the_member_only(world: World) -> None:
+    reply = EmailMessage()
+    reply["From"] = "Anne Andersen <anne@example.dk>"
+    reply["To"] = world.reply_to
+    reply["Subject"] = "SV: Høring"
+    reply["Message-ID"] = "<long@mail.example>"
+    reply.set_content("Bemærkninger\n\n" + "Planen er for svag. " * 200)
+    outcome = await pipeline.handle_raw(world.ctx, reply.as_bytes(), "file")
+    assert outcome.disposition is Disposition.IGNORED
+    assert outcome.summary_key == "inbound_hearing.summary.refused"
+    assert await world.answers() == []
+    await world.drain()
+    [told] = world.to("anne@example.dk")
+    assert _subject(told) == f"Dit høringssvar er ikke registreret: {TITLE}"
+    assert "højst 3000 er tilladt" in _body(told)
+    assert world.to("lbr@example.dk") == []
 
 
 async def test_after_the_deadline_the_answer_is_marked_late(world: World) -> None:
