@@ -17,7 +17,9 @@ from slack_sdk.models.views import View
 from sqlmodel import col, select
 
 from bot.handlers.recommend import CREATE_VIEW
+from bot.services.hearings import Actor
 from bot.services.members import import_members
+from bot.services.recommendations.drafting import RecommendationDraft, create_recommendation
 from bot.services.recommendations.render import VOTE_BUTTON
 from storage.models import AuditLog, Council, OutboxMessage
 from storage.recommendations import Recommendation, RecommendationVote
@@ -265,3 +267,14 @@ async def test_bad_form_input_goes_back_under_its_field_and_stores_nothing(
         assert "ikke sekretær for noget råd" in await said(w, "UBO00001", "create")
         assert "`/recommend nope` kendes ikke" in await said(w, "USOFIE01", "nope")
         assert "/recommend show 12" in await said(w, "USOFIE01", "show")
+        # Agreed at a meeting, from Slack; a date in the future is refused.
+        await create_recommendation(
+            w.ctx, Actor("cli"), RecommendationDraft("lbr-test", "Kb@Gribskov.dk", "T", "Tekst")
+        )
+        assert "har ikke fundet sted" in await said(w, "USOFIE01", "agree 1 2027-03-02")
+        text = await said(w, "USOFIE01", "agree 1 2027-02-25")
+        assert "vedtaget på mødet torsdag den 25. februar 2027" in text
+        # An English-speaking secretary reads English.
+        slack.users["USOFIE01"]["locale"] = "en-GB"
+        w.deps.locales.pop("USOFIE01", None)
+        assert "already agreed" in await said(w, "USOFIE01", "agree 1 2027-02-25")
