@@ -458,3 +458,7 @@ def test_tokens_survive_lowercasing_and_do_not_fit_another_seat() -> None:
     assert len(found[0].token) * 5 >= 80
     _, broken = reply_tokens.claims(["svar+h12.34.short@example.dk"])
     assert broken == [12]
+    # Only plus-addresses of the reply address count (someone's "x+h1.2@gmail.com" does not).
+    given = ["svar+h1.2.x@example.dk", "x+h1.2.y@gmail.com", "svar@example.dk"]
+    assert reply_tokens.ours(given, "svar@example.dk") == ["svar+h1.2.x@example.dk"]
+    assert reply_tokens.ours(given, "") == given

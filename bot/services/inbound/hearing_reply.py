@@ -66,7 +66,8 @@ async def handle_hearing_reply(
     """The outcome when the message is a reply to one of our hearing e-mails; None to
     let the next handler look."""
     key = await hearing_mail.reply_key(session)
-    found, broken = reply_tokens.claims(mail.to_addresses)
+    base = ctx.config.settings.inbound.reply_address
+    found, broken = reply_tokens.claims(reply_tokens.ours(mail.to_addresses, base))
     good = next((c for c in found if key and reply_tokens.valid(key, c)), None)
     if good is None and (found or broken):
         hearing_id = found[0].hearing_id if found else broken[0]

@@ -80,6 +80,19 @@ def claims(addresses: Iterable[str]) -> tuple[list[TokenClaim], list[int]]:
     return found, broken
 
 
+def ours(addresses: Iterable[str], base: str) -> list[str]:
+    """The addresses that are plus-addresses of ``base`` (all of them when it is unset,
+    so replies to tokens given out before it was changed are still read)."""
+    local, _, domain = base.strip().lower().rpartition("@")
+    if not local:
+        return list(addresses)
+    return [
+        a
+        for a in addresses
+        if a.lower().startswith(local + "+") and a.lower().endswith("@" + domain)
+    ]
+
+
 def valid(key: str, claim: TokenClaim) -> bool:
     return hmac.compare_digest(make_token(key, claim.hearing_id, claim.person_id), claim.token)
 
