@@ -38,6 +38,7 @@ from bot.services.wheel.year import wheel_png
 from bot.slack_app import build_slack_app, http_route, match_people_by_email
 from bot.start_report import start_lines
 from bot.web import build_web_app
+from bot.web_pages.pages import add_pages
 from scheduler.errors import ConfigError
 from scheduler.timer import Timer
 from storage import outbox
@@ -304,6 +305,7 @@ async def serve(
             slack=route,
             calendars=functools.partial(feed, ctx),
             wheels=functools.partial(wheel_png, ctx),
+            pages=functools.partial(add_pages, ctx),
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

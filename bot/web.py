@@ -57,6 +57,7 @@ def build_web_app(
     slack: tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] | None = None,
     calendars: Callable[[str, str], Awaitable[bytes | None]] | None = None,
     wheels: Callable[[str, str], Awaitable[bytes | None]] | None = None,
+    pages: Callable[[web.Application], None] | None = None,
 ) -> web.Application:
     """The routes; ``slack`` is (path, view) in Slack's HTTP mode; ``calendars``
     gives a council's feed for (council key, token), None when either is wrong;
@@ -115,6 +116,9 @@ def build_web_app(
             )
 
         app.router.add_get("/calendar/{council}.ics", calendar_feed)
+    if pages is not None:
+        # The web pages (bot/web_pages): the overview, a council's page, signing in.
+        pages(app)
     if wheels is not None:
 
         async def wheel_png(request: web.Request) -> web.Response:

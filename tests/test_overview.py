@@ -445,3 +445,100 @@ async def test_sign_in_with_slack_through_the_stand_ins_openid_endpoints(
                 # A callback with a state that is not this browser's is refused.
                 async with http.get(f"{base}/signin/slack/callback?code=code-1&state=forged") as r:
                     assert r.status == 400
+
+
+async def test_app_home_shows_the_region_to_its_rbr_members_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    from sqlmodel import select
+
+    from bot.handlers.home_region import region_blocks
+    from storage.models import Person
+
+    async with region_world(database_url, tmp_path) as (ctx, _clock), ctx.db.session() as s:
+        rita = (await s.exec(select(Person).where(Person.email == "rita@example.dk"))).one()
+        bent = (await s.exec(select(Person).where(Person.email == "bent@example.dk"))).one()
+        blocks = await region_blocks(ctx, s, rita, "da", "https://aarshjul.example.dk")
+        assert await region_blocks(ctx, s, bent, "da", "https://aarshjul.example.dk") == []
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert "*Regionens oversigt: RBR Nord*" in text
+    assert "RBR Nord 2027: 3 LBR'er; 5 udført, 4 forsinket" in text
+    assert "• LBR Beta: 2 forsinket, 1 afvigelser, 1 ubesvarede indstillinger" in text
+    assert "• LBR Gamma: 2 forsinket, 0 afvigelser, 0 ubesvarede indstillinger" in text
+    assert "LBR Alfa" not in text  # nothing needs attention there
+    assert "<https://aarshjul.example.dk/overview/rbr-nord|Åbn regionens oversigt>" in text
+
+
+async def test_the_weekly_overview_mail_goes_to_the_rbr_secretariat_once(
+    database_url: str, tmp_path: Path, smtp: SmtpStandIn
+) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.services.reminders import sync_reminders
+
+    monday = datetime(2027, 8, 23, 9, 0, tzinfo=ZoneInfo("Europe/Copenhagen")).astimezone(UTC)
+    async with region_world(database_url, tmp_path, smtp_port=smtp.port) as (ctx, clock):
+        await drain(ctx)  # the world's hearing announcements
+        async with ctx.db.transaction() as s:
+            await sync_reminders(s, ctx)
+        clock.set(monday)
+        async with ctx.db.transaction() as s:
+            await sync_reminders(s, ctx)
+        smtp.messages.clear()
+        await drain(ctx)
+        mails = [email.message_from_bytes(m.data, policy=policy.default) for m in smtp.messages]
+        weekly = [m for m in mails if m["Subject"] == "Ugens oversigt: RBR Nord"]
+        assert [m["To"] for m in weekly] == ["rbr-nord@example.dk"]
+        body = weekly[0].get_body(("plain",)).get_content()
+        assert "RBR Nord 2027: 3 LBR'er" in body
+        assert "LBR Beta: Seminar afholdt: udført 2027-05-27; " in body
+        assert "Resultatrevision: høring afsluttet: forsinket 2027-06-16 (0/2)" in body
+        assert "Særligt fokus på de unges resultater" in body
+        assert "/overview/rbr-nord" in body
+        assert not [m for m in mails if "RBR Syd" in str(m["Subject"])]  # no secretariat
+        smtp.messages.clear()
+        async with ctx.db.transaction() as s:
+            await sync_reminders(s, ctx)
+        await drain(ctx)
+        again = [email.message_from_bytes(m.data, policy=policy.default) for m in smtp.messages]
+        assert [m for m in again if m["Subject"] == "Ugens oversigt: RBR Nord"] == []
+
+
+def test_the_manifest_declares_sign_in_with_slack() -> None:
+    import yaml
+
+    from tests.conftest import REPO
+
+    manifest = yaml.safe_load((REPO / "slack-manifest.yml").read_text(encoding="utf-8"))
+    oauth = manifest["oauth_config"]
+    assert set(oauth["scopes"]["user"]) == {"openid", "email", "profile"}
+    assert [u.rsplit("/", 3)[-3:] for u in oauth["redirect_urls"]] == [
+        ["signin", "slack", "callback"]
+    ]
+
+
+async def test_cookies_are_secure_behind_https(
+    database_url: str, tmp_path: Path, smtp: SmtpStandIn
+) -> None:
+    from bot.web_pages import public_base_url
+    from bot.web_pages.signin import request_link
+
+    async with region_world(
+        database_url,
+        tmp_path,
+        smtp_port=smtp.port,
+        AARSHJUL__WEB__PUBLIC_URL="https://aarshjul.example.dk/",
+    ) as (ctx, _clock):
+        async with serving(ctx) as base, _browser() as http, http.get(f"{base}/signin") as r:
+            cookie = r.headers["Set-Cookie"]
+            assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        await drain(ctx)
+        smtp.messages.clear()
+        base_url = public_base_url(ctx.config)
+        assert base_url == "https://aarshjul.example.dk"
+        assert await request_link(ctx, "bent@example.dk", "/", base_url=base_url, language="da")
+        await drain(ctx)
+        body = email.message_from_bytes(smtp.messages[-1].data, policy=policy.default)
+        text = body.get_body(("plain",)).get_content()
+        assert "https://aarshjul.example.dk/signin/link?token=" in text

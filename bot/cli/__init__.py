@@ -7,7 +7,7 @@ import gc
 import typer
 
 from bot.cli import agenda as agenda_cli
-from bot.cli import councils, cycle, hearing, init, members, outbox, remind, seminar
+from bot.cli import councils, cycle, hearing, init, members, outbox, region, remind, seminar
 from bot.cli import mail as mail_cli
 from bot.cli import recommendation as recommendation_cli
 from bot.cli import results as results_cli
@@ -52,9 +52,10 @@ def build_cli(
     outbox.register(app, state)
     hearing.register(app, state)
     seminar.register(app, state)
-    mail_cli.register(app, state)
-    recommendation_cli.register(app, state)
     agenda_cli.register(app, state)
+    recommendation_cli.register(app, state)
+    mail_cli.register(app, state)
+    region.register(app, state)
     results_cli.register(app, state)
     return app
 

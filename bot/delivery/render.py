@@ -128,6 +128,10 @@ class Renderer:
         message = payload.get("message", "")
         params: dict[str, Any] = payload.get("params", {})
         lang = row.language if row.language in ("da", "en") else "da"
+        if message == "overview.weekly":
+            from bot.services.overview.weekly import render_weekly
+
+            return await render_weekly(session, row, params, lang, today=today, tz=self.tz)
         if row.kind == "digest":
             digest = await self._digest(session, row, params, lang, today)
             if self.wheels is None or not self.wheels.digest:
@@ -175,12 +179,6 @@ class Renderer:
                 now=self.now(),
                 in_slack=in_slack,
             )
-        if message.startswith("results."):
-            from bot.delivery.results_render import render_results
-
-            return await render_results(
-                session, row, message, params, lang, direct=is_user_address(row.address)
-            )
         if message.startswith("recommend."):
             from bot.services.recommendations.render import render_recommendation
 
@@ -188,6 +186,12 @@ class Renderer:
                 session, row, message, params, lang, today, tz=self.tz,
                 direct=is_user_address(row.address),
             )  # fmt: skip
+        if message.startswith("results."):
+            from bot.delivery.results_render import render_results
+
+            return await render_results(
+                session, row, message, params, lang, direct=is_user_address(row.address)
+            )
         if message.startswith("hearing."):
             return await render_hearing(
                 session,

@@ -24,12 +24,14 @@ from bot.blocks import (
     section,
 )
 from bot.handlers.common import selected, shielded
+from bot.handlers.home_region import region_blocks
 from bot.i18n import error_text, format_date
 from bot.services.cycle import parse_date
 from bot.services.hearing_lists import awaiting, member_councils
 from bot.services.hearings import register_absence
 from bot.slack_app import SlackDeps
 from bot.slack_text import bold, join, slack_t
+from bot.web_pages import public_base_url
 from scheduler.errors import AarshjulError
 from storage.models import Council, CycleEvent, Person
 
@@ -130,6 +132,8 @@ async def home_view(
     ]
     none = slack_t(lang, "slack.home.none")
     blocks.append(section(join("\n", meeting_lines) if meeting_lines else none))
+    async with ctx.db.session() as session:
+        blocks.extend(await region_blocks(ctx, session, person, lang, public_base_url(ctx.config)))
     blocks.append({"type": "divider"})
     blocks.append(
         {

@@ -19,6 +19,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.app import AppContext
+from bot.services.overview.weekly import PREFIX as WEEKLY_PREFIX
+from bot.services.overview.weekly import plan_weekly
+from bot.web_pages import public_base_url
 from scheduler.model import EventType, Role
 from scheduler.planner import (
     Audience,
@@ -343,6 +346,15 @@ async def plan(
         planned += plan_digests(
             await digest_recipients(session, ctx), today, window, send_at=send_at, now=now
         )
+        planned += await plan_weekly(
+            session,
+            ctx,
+            today,
+            window,
+            send_at=send_at,
+            now=now,
+            base_url=public_base_url(ctx.config),
+        )
     return planned
 
 
@@ -397,6 +409,11 @@ async def sync_reminders(
         # has passed is this week's, sent or about to be caught up.
         report += await outbox.sync_plan(
             session, mine, source_prefix="digest:", due_after=now, now=now
+        )
+        # The region's weekly overview mail, planned and withdrawn like the digests.
+        mine = [p for p in planned if p.source.startswith(WEEKLY_PREFIX)]
+        report += await outbox.sync_plan(
+            session, mine, source_prefix=WEEKLY_PREFIX, due_after=now, now=now
         )
     return SyncResult(report=report, planned=len(planned))
 

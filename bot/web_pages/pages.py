@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from bot.i18n import t
 from bot.services.app import AppContext
-from bot.web_pages import views
+from bot.web_pages import public_base_url, views
 from bot.web_pages.access import Access, access_of
 from bot.web_pages.session import (
     PRE_COOKIE,
@@ -83,11 +83,7 @@ class Site:
 
     @property
     def base_url(self) -> str:
-        web_cfg = self.ctx.config.settings.web
-        if web_cfg.public_url:
-            return web_cfg.public_url.rstrip("/")
-        server = self.ctx.config.settings.server
-        return f"http://{server.host}:{server.port}"
+        return public_base_url(self.ctx.config)
 
     @property
     def secure(self) -> bool:
