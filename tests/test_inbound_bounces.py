@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from email import policy
 from email.header import Header
@@ -48,6 +49,8 @@ from tests.inbound_world import (
     sent_mail,
     world,
 )
+from tests.servers import SmtpStandIn
+from tests.test_inbound_hearing import World, _world
 
 #: fixture ⟶ the reason the row keeps (Status, then the server's diagnostic).
 BOUNCES = {
@@ -410,3 +413,51 @@ async def test_a_bounce_and_an_out_of_office_through_imap(
                 assert (
                     await s.scalar(select(func.count()).select_from(OutboxMessage)) == rows_before
                 )
+
+
+# -- an auto-reply to a hearing e-mail: claimed before the hearing-reply handler ----------
+
+
+def hearing_auto_reply(w: World, subject: str, extra: str) -> bytes:
+    """Anne's mailbox answering her hearing invitation by itself: From her address, to her
+    reply token, In-Reply-To the invitation; the body even starts like a position."""
+    return (
+        f"From: Anne Andersen <anne@example.dk>\r\nTo: {w.reply_to}\r\n"
+        f"Subject: {Header(subject, 'utf-8').encode()}\r\n"
+        f"Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+        f"Message-ID: <ooo-{digest_of(subject)}@example.dk>\r\n"
+        f"In-Reply-To: {w.invitation_id}\r\nReferences: {w.invitation_id}\r\n{extra}"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        "Støtter du mig ikke? Jeg er på ferie til 1. december.\r\n"
+    ).encode()
+
+
+@pytest.fixture
+async def hearing_world(
+    database_url: str, tmp_path: Path, smtp: SmtpStandIn
+) -> AsyncIterator[World]:
+    """The hearing tests' world: a hearing opened, invitations with reply tokens sent."""
+    async for w in _world(database_url, tmp_path, smtp, 'reply_address = "svar@example.dk"'):
+        yield w
+
+
+@pytest.mark.parametrize(
+    ("subject", "extra"),
+    [
+        (
+            "Automatisk svar: Høring",
+            "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n",
+        ),
+        ("Fraværende: Høring", ""),
+        ("Re: Høring", "X-Autoreply: yes\r\n"),
+    ],
+)
+async def test_an_auto_reply_to_a_hearing_invitation_records_nothing_and_gets_no_receipt(
+    hearing_world: World, subject: str, extra: str
+) -> None:
+    line = await hearing_world.ingest(hearing_auto_reply(hearing_world, subject, extra))
+    assert line.startswith("Ignoreret: Autosvar fra anne@example.dk set ("), line
+    assert await hearing_world.answers() == []
+    await hearing_world.drain()
+    assert hearing_world.smtp.messages == []  # no receipt, no note: no mail loop
