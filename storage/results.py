@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -20,9 +20,9 @@ class ResultValue(SQLModel, table=True):
 
     __tablename__ = "result_value"
     __table_args__ = (
+        #: Also the index of a council's figures (``results show``); the check reads
+        #: every figure of the measures with a threshold, so no index of its own.
         UniqueConstraint("council_id", "measure", "period", name="uq_result_value"),
-        #: The check reads a measure's values of every jobcentre, period by period.
-        Index("ix_result_value_measure_period", "measure", "period"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -39,8 +39,8 @@ class ResultDeviation(SQLModel, table=True):
 
     Found by the check; ``state`` is ``open`` until a check finds it over (``ended``,
     with ``ended_period``, the first period back within the threshold). The alerts'
-    chart is drawn once when the deviation is found (and once when it ends) and kept
-    here, so every audience and every retry gets the same picture.
+    chart's figures are kept when the deviation is found (and when it ends), so every
+    audience and every retry gets the same picture.
     """
 
     __tablename__ = "result_deviation"
@@ -72,9 +72,10 @@ class ResultDeviation(SQLModel, table=True):
     agreed_with: str = Field(default="", max_length=200)
     state: str = Field(default="open", max_length=8)
     ended_period: str | None = Field(default=None, max_length=8)
-    chart: bytes | None = Field(default=None, sa_type=LargeBinary)
-    #: The chart of the "it has ended" alert.
-    ended_chart: bytes | None = Field(default=None, sa_type=LargeBinary)
+    #: The figures of the alert's chart (JSON), drawn when the alert goes out.
+    chart: str | None = Field(default=None, sa_type=Text)
+    #: The same for the "it has ended" alert.
+    ended_chart: str | None = Field(default=None, sa_type=Text)
     found_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

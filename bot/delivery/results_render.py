@@ -1,10 +1,13 @@
 """The deviation alerts (``results.deviation.found`` / ``.ended``) as they go out: the
-words from the row's parameters (the figures as the check found them), the chart from
-the deviation's row (drawn once, so every recipient and every retry gets the same)."""
+words from the row's parameters (the figures as the check found them), the chart drawn
+from the figures kept on the deviation's row, so every recipient and every retry gets
+the same picture (and an import does not wait for matplotlib)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from datetime import date
 from typing import Any
 
@@ -70,6 +73,29 @@ def _fields(params: dict[str, Any], lang: str) -> dict[str, Any]:
     }
 
 
+#: Charts drawn lately, by their figures: the five recipients of one alert get one drawing.
+_DRAWN: dict[str, bytes] = {}
+_DRAWING = threading.Lock()
+
+
+def _draw(data: str) -> bytes:
+    from bot.services.results.chart import draw_from_data
+
+    with _DRAWING:  # pyplot-free, but matplotlib's caches are not made for threads at once
+        found = _DRAWN.get(data)
+        if found is None:
+            found = _DRAWN[data] = draw_from_data(data)
+            while len(_DRAWN) > 16:
+                _DRAWN.pop(next(iter(_DRAWN)))
+        return found
+
+
+async def _drawn(data: str) -> bytes:
+    """The chart of a deviation's stored figures, drawn off the event loop."""
+    found = _DRAWN.get(data)
+    return found if found is not None else await asyncio.to_thread(_draw, data)
+
+
 async def render_results(
     session: AsyncSession,
     row: OutboxMessage,
@@ -85,9 +111,10 @@ async def render_results(
     audience = "rbr" if params.get("audience") == "rbr" else "lbr"
     fields = _fields(params, lang)
     deviation = await session.get(ResultDeviation, int(params.get("deviation_id") or 0))
-    chart = None
+    data = None
     if deviation is not None:
-        chart = deviation.ended_chart if name == "ended" else deviation.chart
+        data = deviation.ended_chart if name == "ended" else deviation.chart
+    chart = await _drawn(data) if data else None
     attachment = None
     if chart:
         slug = re.sub(r"[^a-z0-9-]+", "-", str(params.get("council_key", "")).lower())
@@ -141,4 +168,3 @@ async def render_results(
         direct,
         attachment=attachment,
     )
-

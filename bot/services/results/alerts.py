@@ -22,7 +22,7 @@ from bot.config import ResultsConfig, Settings
 from bot.i18n import user_error
 from bot.services.app import AppContext
 from bot.services.reminders import load_audiences
-from bot.services.results.chart import draw_chart
+from bot.services.results.chart import chart_data, draw_from_data
 from bot.services.results.check import Comparison, Finding, compare, find_deviations
 from bot.services.results.queries import ENDED, OPEN
 from scheduler.errors import InputError
@@ -243,7 +243,8 @@ def _series(
 
 def _chart(
     series: list[Comparison], settings: Settings, council: Council, measure: str, since: str
-) -> bytes | None:
+) -> str | None:
+    """The chart's data (JSON, see :func:`chart_data`); drawn when the alert goes out."""
     results = settings.results
     config = results.measure(measure)
     group = results.group_of(council.key)
@@ -253,7 +254,7 @@ def _chart(
     )
     if not series or config is None or group is None or threshold is None:
         return None
-    return draw_chart(
+    return chart_data(
         series,
         jobcentre=_jobcentre_name(settings, council),
         group=group.name,
@@ -379,12 +380,12 @@ async def chart_for(
             col(ResultDeviation.state) == OPEN,
         )
     )
-    chart = _chart(series, settings, council, measure, open_row.since_period if open_row else "")
-    if chart is None:
+    data = _chart(series, settings, council, measure, open_row.since_period if open_row else "")
+    if data is None:
         raise user_error(
             InputError, "results.error.no_threshold", council=council_key, measure=measure
         )
-    return chart
+    return draw_from_data(data)
 
 
 async def stored_values(

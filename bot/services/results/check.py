@@ -77,28 +77,45 @@ def compare(
     own = values.get((council, measure_key), {})
     rest = [values.get((o, measure_key), {}) for o in others if o != council]
     found: list[Comparison] = []
-    for period in sorted(own):
-        if until is not None and (is_quarter(period) != is_quarter(until) or period > until):
-            continue
-        figures = [r[period] for r in rest if period in r]
-        if not figures:
-            continue
-        value = own[period]
-        mean = sum(figures) / len(figures)
-        difference = value - mean
-        found.append(
-            Comparison(
-                period=period,
-                value=value,
-                mean=mean,
-                low=min(figures),
-                high=max(figures),
-                difference=difference,
-                percent=difference / abs(mean) * 100 if mean else None,
-                beyond=beyond(measure, threshold, difference, mean),
-            )
-        )
+    for period in _periods(own, until):
+        item = _compare_one(own, rest, period, measure, threshold)
+        if item is not None:
+            found.append(item)
     return found
+
+
+def _periods(own: Mapping[str, float], until: str | None) -> list[str]:
+    """The periods of a series, oldest first, up to ``until`` (of the same kind)."""
+    if until is None:
+        return sorted(own)
+    quarter = is_quarter(until)
+    return sorted(p for p in own if is_quarter(p) == quarter and p <= until)
+
+
+def _compare_one(
+    own: Mapping[str, float],
+    rest: list[Mapping[str, float]],
+    period: str,
+    measure: MeasureConfig,
+    threshold: ResultsThresholdConfig,
+) -> Comparison | None:
+    """The jobcentre against the others in one period (None: no other has a figure)."""
+    figures = [r[period] for r in rest if period in r]
+    if not figures:
+        return None
+    value = own[period]
+    mean = sum(figures) / len(figures)
+    difference = value - mean
+    return Comparison(
+        period=period,
+        value=value,
+        mean=mean,
+        low=min(figures),
+        high=max(figures),
+        difference=difference,
+        percent=difference / abs(mean) * 100 if mean else None,
+        beyond=beyond(measure, threshold, difference, mean),
+    )
 
 
 @dataclass
@@ -135,13 +152,24 @@ def find_deviations(
                 threshold = thresholds.get((region, measure_key))
                 if threshold is None:
                     continue
-                series = compare(
-                    values, council, group.members, measure_key, measure, threshold, until
-                )
-                if not series or (until is not None and series[-1].period != until):
+                own = values.get((council, measure_key))
+                if not own:
                     continue
-                checked[(council, measure_key)] = series[-1].period
-                found = holding(series, threshold.periods)
+                rest = [values.get((o, measure_key), {}) for o in group.members if o != council]
+                # Newest first, as far back as the run beyond the threshold goes: most
+                # series need their latest period only.
+                back: list[Comparison] = []
+                for period in reversed(_periods(own, until)):
+                    item = _compare_one(own, rest, period, measure, threshold)
+                    if item is None:
+                        continue
+                    back.append(item)
+                    if not item.beyond:
+                        break
+                if not back or (until is not None and back[0].period != until):
+                    continue
+                checked[(council, measure_key)] = back[0].period
+                found = holding(back[::-1], threshold.periods)
                 if found is None:
                     continue
                 latest, since, run = found

@@ -18,9 +18,9 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select, text
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -76,8 +76,7 @@ class ImportReport:
     measures: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
     line: int
     council_id: int
     measure: str
@@ -139,6 +138,18 @@ def parse_value(raw: object) -> float | None:
     if isinstance(raw, int | float):
         number = float(raw)
         return number if math.isfinite(number) else None
+    if isinstance(raw, str) and raw.count(",") + raw.count(".") <= 1 and "_" not in raw:
+        # The common case, 12,5 or 12.5: float() after the decimal comma, when it is
+        # a plain number (float() also takes "nan", "inf" and "1_0": checked below).
+        try:
+            number = float(raw.replace(",", "."))
+        except ValueError:
+            return None if not raw.strip() else _parse_value_slowly(raw)
+        return number if math.isfinite(number) else None
+    return _parse_value_slowly(raw)
+
+
+def _parse_value_slowly(raw: object) -> float | None:
     text = str(raw or "").strip().translate(_SPACES)
     if "," in text and "." in text:
         # The last separator is the decimal one: 1.234,5 (Danish) or 1,234.5.
@@ -235,18 +246,40 @@ async def import_results(
     first_line: dict[tuple[int, str, str], int] = {}
     limit = results.import_max_rows
     count = 0
+    # A file names few jobcentres, measures and periods many times: each distinct cell
+    # is looked up once (None: not known; the reason is worked out for that line).
+    seen_jobcentres: dict[object, int | None] = {}
+    seen_measures: dict[object, str | None] = {}
+    seen_periods: dict[object, str | None] = {}
     for line, cells in rows:
-        if not any(c not in (None, "") for c in cells):
+        if len(cells) < width:
+            cells = list(cells) + [None] * (width - len(cells))
+        if cells[at[0]] in (None, "") and all(c in (None, "") for c in cells):
             continue  # a blank line (spreadsheets end with some)
         count += 1
         if count > limit:
             raise user_error(InputError, "results.import.too_many", limit=limit)
-        cells = list(cells) + [None] * (width - len(cells))
         jobcentre, measure, period, value = (cells[i] for i in at)
-        why = _refusal(jobcentre, measure, period, value, max_cell, language)
-        if why is None:
-            key = names.get(str(jobcentre).strip()) or names.get(_fold(str(jobcentre)))
-            if key is None or key not in ids:
+        try:
+            council_id = seen_jobcentres[jobcentre]
+        except KeyError:
+            council_id = seen_jobcentres[jobcentre] = _council_id(jobcentre, names, ids)
+        except TypeError:  # an unhashable cell cannot be a name
+            council_id = None
+        try:
+            measure_key = seen_measures[measure]
+        except KeyError:
+            measure_key = seen_measures[measure] = measure_names.get(
+                str(measure if measure is not None else "").strip().casefold()
+            )
+        try:
+            canonical = seen_periods[period]
+        except KeyError:
+            canonical = seen_periods[period] = _period_of(period)
+        number = parse_value(value)
+        if council_id is None or measure_key is None or canonical is None or number is None:
+            why = _refusal(jobcentre, measure, period, value, max_cell, language)
+            if why is None and council_id is None:
                 known = str(jobcentre).strip()
                 why = t(
                     language,
@@ -255,34 +288,35 @@ async def import_results(
                     else "results.reject.jobcentre",
                     jobcentre=known,
                 )
-        if why is None:
-            measure_key = measure_names.get(str(measure).strip().casefold())
-            if measure_key is None:
+            if why is None:
                 why = t(
                     language,
                     "results.reject.measure",
                     measure=str(measure).strip(),
                     known=", ".join(results.measures) or "-",
                 )
-        if why is not None:
             report.rejected.append(Rejected(line, why))
             continue
-        canonical, number = _period_of(period), parse_value(value)
-        assert canonical is not None and number is not None  # _refusal checked both
-        row = _Row(line, ids[key], measure_key, canonical, number)  # type: ignore[arg-type]
-        row_key = (row.council_id, row.measure, row.period)
+        row_key = (council_id, measure_key, canonical)
         before = good.get(row_key)
-        if before is not None and before.value != row.value:
-            report.rejected.append(
-                Rejected(line, t(language, "results.reject.twice", first=first_line[row_key]))
-            )
+        if before is not None:
+            if before.value != number:
+                report.rejected.append(
+                    Rejected(line, t(language, "results.reject.twice", first=first_line[row_key]))
+                )
             continue
-        good[row_key] = row
-        first_line.setdefault(row_key, line)
+        good[row_key] = _Row(line, council_id, measure_key, canonical, number)
+        first_line[row_key] = line
     if report.rejected and not skip_bad:
         return report
     await _store(session, list(good.values()), report, now=now, actor=actor, dry_run=dry_run)
     return report
+
+
+def _council_id(cell: object, names: dict[str, str], ids: dict[str, int]) -> int | None:
+    text = str(cell if cell is not None else "").strip()
+    key = names.get(text) or names.get(_fold(text))
+    return ids.get(key) if key is not None else None
 
 
 def _refusal(
@@ -301,6 +335,22 @@ def _refusal(
         shown = str(value if value is not None else "").strip()[:40]
         return t(lang, "results.reject.value", value=shown)
     return None
+
+
+_INSERT = text(
+    "INSERT INTO result_value (council_id, measure, period, value, created_at, updated_at) "
+    "VALUES (:c, :m, :p, :v, :t, :t)"
+)
+_UPDATE = text("UPDATE result_value SET value = :v, updated_at = :t WHERE id = :i")
+
+
+def _bound_instant(session: AsyncSession, now: datetime) -> Any:
+    """``now`` as the ``created_at`` column hands it to this database's driver."""
+    dialect = session.get_bind().dialect
+    column = TV.c.created_at.type
+    value = column.process_bind_param(now, dialect)  # type: ignore[attr-defined]
+    processor = dialect.type_descriptor(column.impl).bind_processor(dialect)  # type: ignore[attr-defined]
+    return processor(value) if processor else value
 
 
 async def _store(
@@ -329,19 +379,10 @@ async def _store(
     for row in rows:
         here = existing.get((row.council_id, row.measure, row.period))
         if here is None:
-            inserts.append(
-                {
-                    "council_id": row.council_id,
-                    "measure": row.measure,
-                    "period": row.period,
-                    "value": row.value,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            inserts.append({"c": row.council_id, "m": row.measure, "p": row.period, "v": row.value})
             report.measures.add(row.measure)
         elif here[1] != row.value:
-            updates.append({"row_id": here[0], "new": row.value, "now": now})
+            updates.append({"i": here[0], "v": row.value})
             report.measures.add(row.measure)
             if not dry_run:
                 audit.record(
@@ -363,15 +404,16 @@ async def _store(
     report.added, report.updated = len(inserts), len(updates)
     if dry_run:
         return
+    if inserts or updates:
+        # The driver's executemany with the instant converted once: a hundred thousand
+        # figures are mostly the per-row work of SQLAlchemy's typed INSERT otherwise.
+        stamp = _bound_instant(session, now)
+        for values in (*inserts, *updates):
+            values["t"] = stamp
     if inserts:
-        await session.execute(insert(TV), inserts)
+        await session.execute(_INSERT, inserts)
     if updates:
-        await session.execute(
-            update(TV)
-            .where(TV.c.id == bindparam("row_id"))
-            .values(value=bindparam("new"), updated_at=bindparam("now")),
-            updates,
-        )
+        await session.execute(_UPDATE, updates)
     if inserts or updates:
         audit.record(
             session,

@@ -35,7 +35,6 @@ def upgrade() -> None:
         sa.Column("updated_at", When, nullable=False),
         sa.UniqueConstraint("council_id", "measure", "period", name="uq_result_value"),
     )
-    op.create_index("ix_result_value_measure_period", "result_value", ["measure", "period"])
     op.create_table(
         "result_deviation",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -55,8 +54,8 @@ def upgrade() -> None:
         sa.Column("agreed_with", Str(length=200), nullable=False),
         sa.Column("state", Str(length=8), nullable=False),
         sa.Column("ended_period", Str(length=8), nullable=True),
-        sa.Column("chart", sa.LargeBinary(), nullable=True),
-        sa.Column("ended_chart", sa.LargeBinary(), nullable=True),
+        sa.Column("chart", sa.Text(), nullable=True),
+        sa.Column("ended_chart", sa.Text(), nullable=True),
         sa.Column("found_at", When, nullable=False),
         sa.Column("ended_at", When, nullable=True),
         sa.Column("updated_at", When, nullable=False),
