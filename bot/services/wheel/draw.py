@@ -39,6 +39,8 @@ SIZE, DPI, LIM = 1600, 200, 1.8
 #: Radii (axes units): the month ring, the lanes of marks, the hearing arcs, the labels.
 RING_IN, RING_OUT = 0.46, 0.62
 MARK_LANES = (0.68, 0.745, 0.81)
+#: Where a leader line turns from the radial towards its label.
+ELBOW = MARK_LANES[-1] + 0.05
 ARC_LANES = (0.42, 0.385, 0.35, 0.315, 0.28)
 #: Labels sit on an ellipse (wider than the wheel, taller still: the picture's top and
 #: bottom have room), at most LABEL_TOP from the middle; a label is one or two lines of
@@ -172,7 +174,10 @@ def layout(
         )
         for (event, angle, radius), y, text in zip(mine, heights, texts, strict=True):
             x = LABEL_A * math.sqrt(max(1 - (y / LABEL_B) ** 2, 0.0))
-            marks.append(Mark(event, angle, radius, side * max(x, 0.14), y, side, text))
+            # Never left of the leader's elbow: lines of labels pushed above or below the
+            # wheel then do not cross.
+            elbow = abs(_xy(angle, ELBOW)[0]) + 0.03
+            marks.append(Mark(event, angle, radius, side * max(x, elbow, 0.14), y, side, text))
     marks.sort(key=lambda m: (m.event.day, m.event.title))
     return marks
 
@@ -366,7 +371,7 @@ def _marks(ax: Any, marks: list[Mark]) -> None:
         event = mark.event
         colour = DONE if event.done else COLOURS.get(event.type, COLOURS["deadline"])
         mx, my = _xy(mark.angle, mark.radius)
-        ex, ey = _xy(mark.angle, MARK_LANES[-1] + 0.05)
+        ex, ey = _xy(mark.angle, ELBOW)
         lx = mark.label_x - mark.side * 0.015
         ax.plot([mx, ex, lx], [my, ey, mark.label_y], color="#b9c0c7", linewidth=0.7, zorder=5)
         ax.plot(
