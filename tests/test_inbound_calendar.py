@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlmodel import col, select
 
 from bot.handlers.seminar import attendee_line
 from bot.i18n import t
+from bot.services.app import AppContext
 from bot.services.hearings import Actor
 from bot.services.inbound.imap import ImapReader
 from bot.services.inbound.message import Disposition
@@ -65,7 +67,7 @@ def reply(name: str, attendee: str, who: str, uid: str, sequence: int | str) -> 
     )
 
 
-async def answers(ctx, meeting_id: int) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+async def answers(ctx: AppContext, meeting_id: int) -> dict[str, tuple[str, str | None]]:
     async with ctx.db.session() as s:
         view = await meeting_view(s, meeting_id)
     return {i.email: (i.response, i.source) for i in view.invitees}
@@ -369,3 +371,33 @@ async def test_each_client_shape_through_imap(database_url: str, tmp_path: Path)
             for _, attendee, _, answer, _ in CLIENTS:
                 assert shown[attendee.lower()] == (answer, "calendar"), attendee
             assert shown["m01@example.dk"] == ("none", None)
+
+
+async def test_a_calendar_answer_read_late_does_not_undo_a_newer_slack_answer(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, clock):
+        meeting = await invited_meeting(ctx, deliver=False)
+        # m03 pressed Accept in Outlook on 2 March (DTSTAMP 10:15 UTC); the mailbox was not
+        # read until the 3rd, and on the 3rd she said "Deltager ikke" in Slack.
+        clock.set(datetime(2027, 3, 3, 8, 0, tzinfo=UTC))
+        async with ctx.db.transaction() as s:
+            person = (
+                await s.execute(select(Person).where(Person.email == "m03@example.dk"))
+            ).scalar_one()
+            await record_response(s, ctx, meeting.meeting_id, person, "no")
+        raw = reply("outlook_desktop_accept.eml", "m03@example.dk", "Medlem 03", meeting.uid, 0)
+        outcome = await handle(ctx, raw)
+        assert outcome is not None
+        assert (outcome.disposition, outcome.summary_key) == (
+            Disposition.IGNORED,
+            "inbound_calendar.summary.superseded",
+        )
+        assert (await answers(ctx, meeting.meeting_id))["m03@example.dk"] == ("no", "slack")
+        # An answer written after the one on record counts.
+        clock.set(datetime(2027, 3, 2, 9, 0, tzinfo=UTC))
+        async with ctx.db.transaction() as s:
+            await record_response(s, ctx, meeting.meeting_id, person, "maybe")
+        outcome = await handle(ctx, raw)
+        assert outcome is not None and outcome.disposition is Disposition.HANDLED
+        assert (await answers(ctx, meeting.meeting_id))["m03@example.dk"] == ("yes", "calendar")

@@ -5,7 +5,9 @@ A REPLY's ATTENDEE (matched against the invitee's e-mail, case-insensitively; th
 answer, the same answer the Slack buttons give, with the source ``calendar``. As
 with a button, the meeting's row lock is taken and its state re-read under it: a
 cancelled meeting records nothing. A REPLY to a SEQUENCE older than the last move
-to another day (which reset the answers, see ``update_meeting``) no longer counts.
+to another day (which reset the answers, see ``update_meeting``) no longer counts, nor
+does one written (DTSTAMP) before the answer on record (a mailbox read late must not
+undo a newer answer in Slack).
 
 A COUNTER (a proposed new time) changes nothing: the council's secretariat gets a
 notice by e-mail and in the council's channel saying who proposed what.
@@ -79,6 +81,11 @@ async def handle_calendar_reply(
     if itip.sequence < meeting.answers_sequence:
         return _ignored(
             "stale", {**who, "sequence": itip.sequence, "current": meeting.answers_sequence}
+        )
+    if itip.stamp is not None and invitee.responded_at and itip.stamp < invitee.responded_at:
+        # Read late (the mailbox was not read for a while): a newer answer is on record.
+        return _ignored(
+            "superseded", {**who, "partstat": attendee.partstat, "source": invitee.source or "-"}
         )
     now = ctx.clock.now()
     if (invitee.response, invitee.source) != (answer, SOURCE):

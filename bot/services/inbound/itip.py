@@ -47,6 +47,8 @@ class ItipMessage:
     start: datetime | date | None = None
     end: datetime | date | None = None
     comment: str = ""
+    #: When the client wrote the answer (DTSTAMP), if it says so in UTC or with a zone.
+    stamp: datetime | None = None
 
 
 def calendar_parts(parts: Iterable[MailPart]) -> list[MailPart]:
@@ -104,6 +106,7 @@ def _read(content: bytes) -> ItipMessage | None:
             start=_moment(event, "dtstart"),
             end=_moment(event, "dtend"),
             comment=_text(event.get("comment"))[:MAX_COMMENT],
+            stamp=_stamp(event),
         )
     return None
 
@@ -142,6 +145,11 @@ def _moment(event: object, name: str) -> datetime | date | None:
     except (KeyError, ValueError, TypeError):
         return None
     return value if isinstance(value, datetime | date) else None
+
+
+def _stamp(event: object) -> datetime | None:
+    value = _moment(event, "dtstamp")
+    return value if isinstance(value, datetime) and value.tzinfo is not None else None
 
 
 def _text(value: object) -> str:
