@@ -114,7 +114,7 @@ class Site:
         body = self.env.get_template(f"web/{template}").render(
             lang=lang,
             title=title,
-            words=_Words(lang),
+            words=Words(lang),
             person=access.person.name if access else None,
             csrf=csrf,
             other_lang=other,
@@ -126,7 +126,7 @@ class Site:
         )
 
 
-class _Words:
+class Words:
     """``words.x`` in a template is ``web.x`` of the catalogue in the page's language."""
 
     def __init__(self, lang: str) -> None:
