@@ -263,8 +263,22 @@ async def test_bad_form_input_goes_back_under_its_field_and_stores_nothing(
             k: v for k, v in before.items() if k != "audit_log"
         }
         assert len(after["audit_log"]) == len(before["audit_log"]) + 1
-        # A member cannot even open the form.
+        # A member cannot even open the form (audited too).
         assert "ikke sekretær for noget råd" in await said(w, "UBO00001", "create")
+        async with w.ctx.db.session() as s:
+            refused = (
+                (
+                    await s.execute(
+                        select(AuditLog).where(AuditLog.action == "recommendation.refused")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert [(a.actor, '"verb": "create"' in a.details) for a in refused] == [
+            ("slack:USOFIE01", True),
+            ("slack:UBO00001", True),
+        ]
         assert "`/recommend nope` kendes ikke" in await said(w, "USOFIE01", "nope")
         assert "/recommend show 12" in await said(w, "USOFIE01", "show")
         # Agreed at a meeting, from Slack; a date in the future is refused.

@@ -31,7 +31,7 @@ from bot.services.cycle import parse_date
 from bot.services.delivery_state import slack_delivery_note
 from bot.services.hearing_lists import councils_of
 from bot.services.recommendations.agreeing import agree_at_meeting, cast_vote, open_vote
-from bot.services.recommendations.common import quorum, votes_needed
+from bot.services.recommendations.common import quorum, record_refusal, votes_needed
 from bot.services.recommendations.drafting import RecommendationDraft, create_recommendation
 from bot.services.recommendations.queries import (
     detail_lines,
@@ -162,6 +162,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> list[str]:
         async with ctx.db.session() as session:
             councils = await councils_of(session, person, [Role.SECRETARY])
         if not councils:
+            # Nobody without a secretariat seat gets the form; the refusal is audited.
+            await record_refusal(
+                ctx, slack_actor(person, command["user_id"]), "-", verb="create",
+                council="-", why="recommend.no_councils",
+            )  # fmt: skip
             raise user_error(PermissionDenied, "recommend.no_councils")
         await deps.client.views_open(
             trigger_id=command["trigger_id"], view=create_modal(councils, lang)

@@ -100,18 +100,23 @@ async def audited(ctx: AppContext, actor: Actor, work: Callable[[AsyncSession], 
         async with ctx.db.transaction() as session:
             return await work(session)
     except RecommendationRefused as exc:
-        details = getattr(exc, "audit", {})
-        async with ctx.db.transaction() as session:
-            audit.record(
-                session,
-                at=ctx.clock.now(),
-                actor=actor.label,
-                action="recommendation.refused",
-                entity="recommendation",
-                entity_id=details.get("id", "-"),
-                **{k: v for k, v in details.items() if k != "id"},
-            )
+        details = dict(getattr(exc, "audit", {}))
+        await record_refusal(ctx, actor, details.pop("id", "-"), **details)
         raise
+
+
+async def record_refusal(ctx: AppContext, actor: Actor, rec_id: object, **details: object) -> None:
+    """Write a refusal of rights to the audit log, in a transaction of its own."""
+    async with ctx.db.transaction() as session:
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor=actor.label,
+            action="recommendation.refused",
+            entity="recommendation",
+            entity_id=rec_id,
+            **details,
+        )
 
 
 async def role_in(session: AsyncSession, person_id: int | None, council_id: int) -> str | None:
