@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from bot.handlers.seminar import attendee_line
 from bot.i18n import t
+from bot.runner import drain
 from bot.services.app import AppContext
 from bot.services.hearings import Actor
 from bot.services.inbound.imap import ImapReader
@@ -401,3 +402,23 @@ async def test_a_calendar_answer_read_late_does_not_undo_a_newer_slack_answer(
         outcome = await handle(ctx, raw)
         assert outcome is not None and outcome.disposition is Disposition.HANDLED
         assert (await answers(ctx, meeting.meeting_id))["m03@example.dk"] == ("yes", "calendar")
+
+
+async def test_the_counter_notice_reaches_the_secretariat_by_e_mail(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, _):
+        meeting = await invited_meeting(ctx)
+        raw = reply("outlook_counter.eml", "m02@example.dk", "Medlem 02", meeting.uid, 0)
+        outcome = await handle(ctx, raw)
+        assert outcome is not None and outcome.params["queued"] == 1  # no Slack: e-mail only
+        await drain(ctx)
+        notice = sent_mail(tmp_path / "mail", SECRETARIAT)
+        assert str(notice["Subject"]) == f"Forslag om nyt tidspunkt: {TITLE}"
+        body = notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Medlem 02 Ærø <m02@example.dk> foreslår et nyt tidspunkt" in body
+        assert "Foreslået: mandag den 29. marts 2027 kl. 13:00–17:00" in body
+        assert f"aarshjul seminar update {meeting.meeting_id}" in body
+        # The member who proposed it got nothing more than the invitation.
+        mails = list((tmp_path / "mail").glob("*.eml"))
+        assert len(mails) == 7 + 1
