@@ -320,9 +320,10 @@ class Worker(SQLModel, table=True):
     started: datetime = Field(sa_type=UTCDateTime)
     last_seen: datetime = Field(sa_type=UTCDateTime, index=True)
 
-from storage.recommendations import Recommendation, RecommendationVote  # noqa: E402, F401
+
 from storage.agendas import Agenda, AgendaItem  # noqa: E402, F401
-from storage.web import SignInLink  # noqa: E402, F401
 from storage.hearing_mail import HearingMailKey  # noqa: E402, F401
-from storage.results import ResultDeviation, ResultValue  # noqa: E402, F401
 from storage.inbound import InboundMessage  # noqa: E402, F401
+from storage.recommendations import Recommendation, RecommendationVote  # noqa: E402, F401
+from storage.results import ResultDeviation, ResultValue  # noqa: E402, F401
+from storage.web import SignInLink  # noqa: E402, F401
