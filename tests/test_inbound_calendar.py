@@ -422,3 +422,52 @@ async def test_the_counter_notice_reaches_the_secretariat_by_e_mail(
         # The member who proposed it got nothing more than the invitation.
         mails = list((tmp_path / "mail").glob("*.eml"))
         assert len(mails) == 7 + 1
+
+
+async def test_calendar_answers_racing_a_cancel_are_kept_only_if_before_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Each answer in its own transaction, started together with the cancel: the
+    meeting's row lock orders them, and nothing is answered after the cancel."""
+    async with world(database_url, tmp_path) as (ctx, _):
+        members = [f"m{n:02d}@example.dk" for n in range(1, 7)]
+        kept = refused = 0
+        for round_ in range(8):
+            meeting = await invited_meeting(ctx, deliver=False)
+
+            async def cancel(meeting_id: int = meeting.meeting_id) -> None:
+                async with ctx.db.transaction() as s:
+                    await cancel_meeting(s, ctx, Actor("test"), meeting_id)
+
+            tasks = [
+                handle(ctx, reply("gmail_tentative.eml", who, "M", meeting.uid, 0))
+                for who in members
+            ]
+            tasks.insert(round_ % (len(members) + 1), cancel())
+            outcomes = [o for o in await asyncio.gather(*tasks) if o is not None]
+            assert len(outcomes) == len(members)
+            assert {o.summary_key for o in outcomes} <= {
+                "inbound_calendar.summary.recorded",
+                "inbound_calendar.summary.cancelled",
+            }
+            async with ctx.db.session() as s:
+                actions = list(
+                    (
+                        await s.execute(
+                            select(AuditLog.action)
+                            .where(
+                                AuditLog.entity == "meeting",
+                                AuditLog.entity_id == str(meeting.meeting_id),
+                            )
+                            .order_by(col(AuditLog.id))
+                        )
+                    ).scalars()
+                )
+            assert "meeting.answered" not in actions[actions.index("meeting.cancelled") :]
+            recorded = sum(o.disposition is Disposition.HANDLED for o in outcomes)
+            shown = await answers(ctx, meeting.meeting_id)
+            assert sum(v == ("maybe", "calendar") for v in shown.values()) == recorded
+            assert actions.count("meeting.answered") == recorded
+            kept += recorded
+            refused += len(members) - recorded
+        assert kept > 0 and refused > 0  # both orders happened
