@@ -20,7 +20,8 @@ from sqlmodel import col, select
 from bot.config import load_config
 from bot.documents.agenda import agenda_docx
 from bot.runner import drain
-from bot.services.agendas.items import add_item, done_item, drop_item, move_item, open_agenda
+from bot.services.agendas.changes import add_item, done_item, drop_item, move_item
+from bot.services.agendas.items import open_agenda
 from bot.services.agendas.render import agenda_sheet
 from bot.services.agendas.sending import send_agenda
 from bot.services.app import AppContext, open_app

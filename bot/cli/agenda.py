@@ -112,7 +112,8 @@ def register(app: typer.Typer, state: CliState) -> None:
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
         async def body(ctx: "AppContext") -> None:
-            from bot.services.agendas.items import add_item, open_agenda
+            from bot.services.agendas.changes import add_item
+            from bot.services.agendas.items import open_agenda
             from bot.services.hearings import Actor
             from storage.models import Council
 
@@ -155,7 +156,7 @@ def register(app: typer.Typer, state: CliState) -> None:
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
         async def body(ctx: "AppContext") -> None:
-            from bot.services.agendas.items import move_item
+            from bot.services.agendas.changes import move_item
             from bot.services.hearings import Actor
 
             async with ctx.db.transaction() as session:
@@ -180,7 +181,7 @@ def register(app: typer.Typer, state: CliState) -> None:
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
         async def body(ctx: "AppContext") -> None:
-            from bot.services.agendas.items import drop_item
+            from bot.services.agendas.changes import drop_item
             from bot.services.hearings import Actor
 
             async with ctx.db.transaction() as session:
@@ -198,7 +199,7 @@ def register(app: typer.Typer, state: CliState) -> None:
         by: Annotated[str | None, by_opt] = None,
     ) -> None:
         async def body(ctx: "AppContext") -> None:
-            from bot.services.agendas.items import done_item
+            from bot.services.agendas.changes import done_item
             from bot.services.hearings import Actor
 
             async with ctx.db.transaction() as session:

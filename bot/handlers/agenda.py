@@ -9,7 +9,8 @@ from slack_bolt.async_app import AsyncApp
 from bot.blocks import chunks, section
 from bot.handlers.common import refusal, reply_ephemeral, shielded, slack_actor, unescape, words
 from bot.i18n import format_date, t, user_error
-from bot.services.agendas.items import add_item, done_item, drop_item, move_item, open_agenda
+from bot.services.agendas.changes import add_item, done_item, drop_item, move_item
+from bot.services.agendas.items import open_agenda
 from bot.services.agendas.render import agenda_sheet, agenda_text
 from bot.services.agendas.sending import send_agenda
 from bot.services.delivery_state import slack_delivery_note
