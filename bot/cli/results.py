@@ -54,7 +54,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                 if report.saved and not dry_run:
                     if report.measures:
                         # In the same transaction: the figures and their alerts commit together.
-                        outcome = await run_check(session, ctx, actor=actor(by))
+                        outcome = await run_check(session, ctx, actor=actor(by), known=report)
                     await session.commit()
                 else:
                     await session.rollback()

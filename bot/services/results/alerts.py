@@ -24,6 +24,7 @@ from bot.services.app import AppContext
 from bot.services.reminders import load_audiences
 from bot.services.results.chart import chart_data, draw_from_data
 from bot.services.results.check import Comparison, Finding, compare, find_deviations
+from bot.services.results.importing import ImportReport
 from bot.services.results.queries import ENDED, OPEN
 from scheduler.errors import InputError
 from scheduler.model import CouncilKind
@@ -84,6 +85,7 @@ async def run_check(
     record: bool = True,
     quiet: bool = False,
     actor: str = "aarshjul",
+    known: ImportReport | None = None,
 ) -> CheckOutcome:
     """Check every LBR with a threshold; with ``record`` (not for a look back with
     ``until``), store what is new or over and queue its alerts, in ``session``.
@@ -91,12 +93,21 @@ async def run_check(
     Args:
         quiet: the alerts wait for the end of quiet hours (the daily job); an import
             by hand sends them at once.
+        known: the import just made, whose figures spare reading the table again when
+            they cover every LBR and measure with a threshold.
     """
     settings = ctx.config.settings
     results = settings.results
     ids, by_key = await _council_ids(session)
     measures = {t.measure for t in results.thresholds}
-    values = await load_values(session, measures, ids)
+    lbrs = {by_key[k].id for k in _regions(settings) if k in by_key}
+    if known is not None and measures <= known.covered and lbrs <= known.councils:
+        # The import just read or wrote every figure the check needs.
+        values: dict[tuple[str, str], dict[str, float]] = {
+            (ids[c], m): v for (c, m), v in known.values.items() if m in measures and c in ids
+        }
+    else:
+        values = await load_values(session, measures, ids)
     checked = find_deviations(values, results, _regions(settings), until)
     outcome = CheckOutcome(findings=checked.findings)
     if not record or until is not None:

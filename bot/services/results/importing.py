@@ -20,7 +20,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    text,
+)
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -74,6 +85,11 @@ class ImportReport:
     saved: bool = False
     #: The measures whose figures changed: the check looks at these.
     measures: set[str] = field(default_factory=set)
+    #: Every stored figure of the file's jobcentres and measures after the import, by
+    #: (council id, measure): the check reads these instead of the table again.
+    values: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
+    councils: set[int] = field(default_factory=set)
+    covered: set[str] = field(default_factory=set)
 
 
 class _Row(NamedTuple):
@@ -342,6 +358,18 @@ _INSERT = text(
     "VALUES (:c, :m, :p, :v, :t, :t)"
 )
 _UPDATE = text("UPDATE result_value SET value = :v, updated_at = :t WHERE id = :i")
+#: The table with untyped instants, for PostgreSQL's multi-row INSERT (asyncpg's own
+#: executemany goes row by row); the instant is converted once by _bound_instant.
+_PLAIN = Table(
+    "result_value",
+    MetaData(),
+    Column("council_id", Integer, key="c"),
+    Column("measure", String, key="m"),
+    Column("period", String, key="p"),
+    Column("value", Float, key="v"),
+    Column("created_at", DateTime(timezone=True), key="t"),
+    Column("updated_at", DateTime(timezone=True), key="u"),
+)
 
 
 def _bound_instant(session: AsyncSession, now: datetime) -> Any:
@@ -404,6 +432,12 @@ async def _store(
     report.added, report.updated = len(inserts), len(updates)
     if dry_run:
         return
+    values: dict[tuple[int, str], dict[str, float]] = {}
+    for (council_id, measure, period), (_, value) in existing.items():
+        values.setdefault((council_id, measure), {})[period] = value
+    for row in rows:
+        values.setdefault((row.council_id, row.measure), {})[row.period] = row.value
+    report.values, report.councils, report.covered = values, councils, measures
     if inserts or updates:
         # The driver's executemany with the instant converted once: a hundred thousand
         # figures are mostly the per-row work of SQLAlchemy's typed INSERT otherwise.
@@ -411,7 +445,12 @@ async def _store(
         for values in (*inserts, *updates):
             values["t"] = stamp
     if inserts:
-        await session.execute(_INSERT, inserts)
+        if session.get_bind().dialect.name == "postgresql":
+            for values in inserts:
+                values["u"] = values["t"]
+            await session.execute(insert(_PLAIN), inserts)
+        else:
+            await session.execute(_INSERT, inserts)
     if updates:
         await session.execute(_UPDATE, updates)
     if inserts or updates:
