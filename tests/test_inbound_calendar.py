@@ -471,3 +471,39 @@ async def test_calendar_answers_racing_a_cancel_are_kept_only_if_before_it(
             kept += recorded
             refused += len(members) - recorded
         assert kept > 0 and refused > 0  # both orders happened
+
+
+async def test_replies_that_say_no_answer_are_ignored_with_the_reason(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path) as (ctx, _):
+        meeting = await invited_meeting(ctx, deliver=False)
+        gmail = reply("gmail_tentative.eml", "m03@example.dk", "M", meeting.uid, 0)
+        both = gmail.replace(  # the whole list copied: m03 and m04, and From is neither
+            b"ATTENDEE;CUTYPE",
+            b"ATTENDEE;PARTSTAT=ACCEPTED:mailto:m04@example.dk\r\nATTENDEE;CUTYPE",
+        ).replace(b"From: M <m03@example.dk>", b"From: M <someone@example.org>")
+        broken = (
+            f"From: m03@example.dk\r\nTo: {SENDER}\r\nSubject: Accepted\r\n"
+            "Message-ID: <b1@x.dk>\r\n"
+            'MIME-Version: 1.0\r\nContent-Type: text/calendar; method=REPLY; charset="utf-8"\r\n'
+            f"\r\nBEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:{meeting.uid}\r\n"
+            "DTSTART:not-a-date\r\n"
+        )
+        cases = {
+            "bad_partstat": gmail.replace(b"PARTSTAT=TENTATIVE", b"PARTSTAT=DELEGATED", 1),
+            "unreadable": broken.encode(),
+            "ambiguous": both,
+        }
+        before = await snapshot(ctx.db)
+        for reason, raw in cases.items():
+            outcome = await handle(ctx, raw)
+            assert outcome is not None, reason
+            assert outcome.summary_key == f"inbound_calendar.summary.{reason}", reason
+            assert outcome.disposition is Disposition.IGNORED
+        assert await snapshot(ctx.db) == before
+        # The whole list copied, but From is one of them: that attendee's answer.
+        mine = both.replace(b"From: M <someone@example.org>", b"From: M <m04@example.dk>")
+        outcome = await handle(ctx, mine)
+        assert outcome is not None and outcome.params["email"] == "m04@example.dk"
+        assert (await answers(ctx, meeting.meeting_id))["m04@example.dk"] == ("yes", "calendar")
