@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from bot.config import load_config
 from bot.documents.agenda import agenda_docx
+from bot.i18n import error_text
 from bot.runner import drain
 from bot.services.agendas.changes import add_item, done_item, drop_item, move_item
 from bot.services.agendas.items import open_agenda
@@ -29,10 +30,10 @@ from bot.services.councils import get_council, sync_councils
 from bot.services.cycle import instantiate_year
 from bot.services.hearing_lifecycle import HearingDraft, open_hearing
 from bot.services.hearings import Actor
-from bot.services.meetings import MeetingDraft, create_meeting, parse_local
+from bot.services.meetings import MeetingDraft, cancel_meeting, create_meeting, parse_local
 from bot.services.members import import_members
 from scheduler.clock import FixedClock
-from scheduler.errors import NotFoundError, PermissionDenied
+from scheduler.errors import InputError, NotFoundError, PermissionDenied
 from storage.models import CycleEvent, OutboxMessage, Person
 from storage.recommendations import Recommendation
 from storage.results import ResultDeviation
@@ -368,8 +369,6 @@ async def test_bad_input_and_other_councils_change_nothing(
             with pytest.raises(kind) as caught:
                 async with ctx.db.transaction() as s:
                     await call(s)
-            from bot.i18n import error_text
-
             text = error_text(caught.value, "da")  # type: ignore[arg-type]
             assert says in text and "\n" not in text, text
         assert await snapshot(ctx.db) == before
@@ -380,3 +379,34 @@ async def test_bad_input_and_other_councils_change_nothing(
                 )
             ).all()
         assert rows == []
+
+
+async def test_cancelling_the_meeting_withdraws_the_agenda_still_waiting(
+    database_url: str, tmp_path: Path, smtp: SmtpStandIn, slack: SlackStandIn
+) -> None:
+    async with world(database_url, tmp_path, smtp, slack) as (ctx, _):
+        first = await meeting(ctx, "2027-03-15")
+        sofie = await person(ctx, "sofie@example.dk")
+        async with ctx.db.transaction() as s:
+            await add_item(s, ctx, sofie, meeting_id=first, title="Budget")
+            _, queued = await send_agenda(s, ctx, sofie, first)
+        assert queued == 3
+        async with ctx.db.transaction() as s:
+            await cancel_meeting(s, ctx, sofie, first)
+        async with ctx.db.session() as s:
+            states = (
+                await s.execute(
+                    select(OutboxMessage.state, OutboxMessage.last_error).where(
+                        OutboxMessage.source == f"agenda-msg:{first}"
+                    )
+                )
+            ).all()
+        assert states and all(
+            state == "skipped" and "cancelled" in (why or "") for state, why in states
+        )
+        await drain(ctx, worker_id="test")
+        assert not [m for m in smtp.messages if "Dagsorden" in str(m.message["Subject"])]
+        with pytest.raises(InputError) as caught:
+            async with ctx.db.transaction() as s:
+                await send_agenda(s, ctx, sofie, first)
+        assert error_text(caught.value, "da") == f"møde {first} er aflyst"

@@ -390,6 +390,10 @@ async def cancel_meeting(
         sequence=meeting.sequence,
     )
     queued = await _queue(session, ctx, view, CANCEL) if meeting.sent_sequence is not None else 0
+    # An agenda still waiting to go out is withdrawn with the meeting.
+    from bot.services.agendas.sending import withdraw_agenda
+
+    await withdraw_agenda(session, meeting.id or 0, now=now)
     await session.flush()
     return view, queued
 
