@@ -24,7 +24,7 @@ from bot.delivery.email import message_id
 from bot.i18n import t
 from bot.runner import drain
 from bot.services.inbound.bounces import auto_reply_reason, handle_bounce_or_auto_reply
-from bot.services.inbound.dsn import digest_of
+from bot.services.inbound.dsn import digest_of, read_report
 from bot.services.inbound.imap import ImapReader
 from bot.services.inbound.message import Disposition
 from bot.services.inbound.parse import parse_message
@@ -461,3 +461,42 @@ async def test_an_auto_reply_to_a_hearing_invitation_records_nothing_and_gets_no
     assert await hearing_world.answers() == []
     await hearing_world.drain()
     assert hearing_world.smtp.messages == []  # no receipt, no note: no mail loop
+
+
+def dsn(status_fields: str, headers: str = "") -> bytes:
+    return (
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: x@example.dk\r\nSubject: Returned\r\n"
+        f"Message-ID: <r1@mx.example.org>\r\n{headers}MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nReturned.\r\n"
+        f"--b\r\nContent-Type: message/delivery-status\r\n\r\n{status_fields}\r\n--b--\r\n"
+    ).encode()
+
+
+def test_the_status_report_is_read_per_recipient() -> None:
+    ours = "<aarshjul.7.0123456789abcdef@example.dk>"
+    report = read_report(
+        parse_message(
+            dsn(
+                "Reporting-MTA: dns; mx.example.org\r\n\r\n"
+                "Final-Recipient: rfc822; other@example.org\r\n"
+                "Action: failed\r\nStatus: 5.1.1\r\n\r\n"
+                "Final-Recipient: rfc822;<A@Example.dk>\r\nAction: failed\r\nStatus: 5.2.1\r\n"
+                "Diagnostic-Code: smtp; 550 5.2.1 Mailbox disabled\r\n",
+                headers=f"X-Original-Message-ID: {ours}\r\n",
+            )
+        )
+    )
+    assert report.our_ids == ((7, "0123456789abcdef"),)
+    assert report.failed
+    assert report.reason_for("a@example.dk") == "5.2.1 550 5.2.1 Mailbox disabled"
+    assert report.reason_for("nobody@example.dk") == "5.1.1"
+    # No Action field: the status class decides; no per-message block is fine too.
+    transient = read_report(
+        parse_message(dsn("Final-Recipient: rfc822; a@example.dk\r\nStatus: 4.2.2\r\n"))
+    )
+    assert not transient.failed and transient.recipients[0].final_recipient == "a@example.dk"
+    permanent = read_report(
+        parse_message(dsn("Final-Recipient: rfc822; a@example.dk\r\nStatus: 5.2.2\r\n"))
+    )
+    assert permanent.failed and permanent.our_ids == ()
