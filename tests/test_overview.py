@@ -363,6 +363,12 @@ async def test_an_lbr_member_sees_only_their_council(
             page = await r.text()
         assert r.status == 200 and "Beskæftigelsesplan 2028" in page
         assert "Cecilie Åby" in page and "har svaret" in page and "mangler" in page
+        assert 'src="/council/lbr-alfa/wheel.png?lang=da"' in page
+        async with http.get(f"{base}/council/lbr-alfa/wheel.png") as r:
+            assert r.status == 200 and r.content_type == "image/png"
+            assert (await r.read())[:8] == b"\x89PNG\r\n\x1a\n"
+        async with http.get(f"{base}/council/lbr-beta/wheel.png") as r:
+            assert r.status == 404  # another council's wheel: nothing
         for path in ("/overview/rbr-nord", "/council/lbr-beta", "/overview/rbr-syd"):
             async with http.get(base + path) as r:
                 body = await r.text()

@@ -151,6 +151,7 @@ def add_pages(ctx: AppContext, app: web.Application) -> None:
     app.router.add_get("/", _bind(start, site))
     app.router.add_get("/overview/{rbr}", _bind(overview, site))
     app.router.add_get("/council/{key}", _bind(council, site))
+    app.router.add_get("/council/{key}/wheel.png", _bind(council_wheel_png, site))
     app.router.add_get("/signin", _bind(signin_page, site))
     app.router.add_post("/signin/email", _bind(signin_email, site))
     app.router.add_get("/signin/link", _bind(signin_link, site))
@@ -232,6 +233,25 @@ async def council(site: Site, request: web.Request) -> web.StreamResponse:
         return _refused(site, request, lang, access, csrf)
     return site.page(
         request, "council.html.j2", lang, found.title, access=access, csrf=csrf, **found.values
+    )
+
+
+async def council_wheel_png(site: Site, request: web.Request) -> web.StreamResponse:
+    """The council's wheel for its page: the same access as the page itself."""
+    access, _csrf = await _access(site, request)
+    if access is None:
+        raise web.HTTPNotFound(text="not found")
+    lang = site.language(request, access)
+    found = await views.council_page(site.ctx, request.match_info["key"], lang, access)
+    if found is None or found.refused:
+        raise web.HTTPNotFound(text="not found")
+    from bot.services.wheel.year import council_wheel
+
+    wheel = await council_wheel(site.ctx, request.match_info["key"], language=lang)
+    return web.Response(
+        body=wheel.image,
+        content_type="image/png",
+        headers={"Cache-Control": "private, max-age=900", "X-Content-Type-Options": "nosniff"},
     )
 
 

@@ -162,6 +162,8 @@ async def council_page(ctx: AppContext, key: str, lang: str, access: Access) -> 
         title,
         values={
             "caption": title,
+            "wheel_url": f"/council/{council.key}/wheel.png?lang={lang}",
+            "wheel_alt": t(lang, "web.wheel_alt", council=council.name, year=year),
             "events": [
                 {
                     "date": _day(e.date, lang),
