@@ -357,30 +357,58 @@ async def skip_superseded(session: AsyncSession, *, now: datetime) -> list[tuple
 
     After downtime the 7- and the 1-day reminder may both be overdue: the member
     gets the newer one once, not both.
+
+    Three single-table statements, no join: the oldest overdue pending row bounds
+    the rows that can matter (a newer reminder is due after it); one window over
+    those rows finds the superseded ids; they are skipped by primary key. A join
+    of the table with itself was planned as a nested loop over every due row when
+    PostgreSQL's statistics predated a large enqueue (3.5 s for 5,000 rows
+    instead of 15 ms), and the worker runs this before every drain.
     """
-    newer = OM.__table__.alias("newer")
     t = OM.__table__
-    exists_newer = (
-        select(newer.c.id)
-        .where(
-            newer.c.group_key == t.c.group_key,
-            newer.c.due_at > t.c.due_at,
-            newer.c.due_at <= now,
-            newer.c.state.in_((PENDING, SENDING, SENT)),
+    oldest = (
+        await session.execute(
+            select(func.min(t.c.due_at)).where(
+                t.c.state == PENDING, t.c.due_at <= now, t.c.kind != "digest"
+            )
         )
-        .exists()
-    )
-    result = await session.execute(
-        update(t)
-        .where(t.c.state == PENDING, t.c.due_at <= now, t.c.kind != "digest", exists_newer)
-        .values(
-            state=SKIPPED,
-            last_error="superseded: a later reminder of the same deadline is due",
-            updated_at=now,
+    ).scalar()
+    if oldest is None:
+        return []
+    due = (
+        select(
+            t.c.id,
+            t.c.state,
+            t.c.kind,
+            t.c.due_at,
+            func.max(t.c.due_at).over(partition_by=t.c.group_key).label("newest"),
         )
-        .returning(t.c.id, t.c.key)
+        .where(t.c.due_at >= oldest, t.c.due_at <= now, t.c.state.in_((PENDING, SENDING, SENT)))
+        .subquery()
     )
-    return [(r.id, r.key) for r in result]
+    ids = list(
+        (
+            await session.execute(
+                select(due.c.id).where(
+                    due.c.state == PENDING, due.c.kind != "digest", due.c.due_at < due.c.newest
+                )
+            )
+        ).scalars()
+    )
+    skipped: list[tuple[int, str]] = []
+    for start in range(0, len(ids), _CHUNK):
+        result = await session.execute(
+            update(t)
+            .where(t.c.id.in_(ids[start : start + _CHUNK]), t.c.state == PENDING)
+            .values(
+                state=SKIPPED,
+                last_error="superseded: a later reminder of the same deadline is due",
+                updated_at=now,
+            )
+            .returning(t.c.id, t.c.key)
+        )
+        skipped.extend((r.id, r.key) for r in result)
+    return skipped
 
 
 async def claim(
