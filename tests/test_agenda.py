@@ -293,7 +293,14 @@ async def test_send_delivers_once_by_mail_and_slack_with_the_docx(
             await drop_item(s, ctx, sofie, first, len(titles))
             _, queued = await send_agenda(s, ctx, sofie, first)
         assert queued == 3
+        smtp.messages.clear()
         assert (await drain(ctx, worker_id="test")).sent == 3
+        for received in smtp.messages:
+            mail = email.message_from_bytes(received.data, policy=policy.default)
+            (file,) = list(mail.iter_attachments())
+            assert docx_headings(file.get_content()) == [
+                f"{n}. {title}" for n, title in enumerate(titles[:-1], 1)
+            ]
 
 
 async def test_reorder_drop_done_and_carry_over(
