@@ -23,7 +23,8 @@ import contextlib
 import logging
 import re
 import ssl
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import aioimaplib
@@ -44,6 +45,8 @@ BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
 #: Raw messages past ``keep_raw_days`` are forgotten this often while the reader runs.
 PURGE_EVERY = timedelta(days=1)
+#: How many outcomes :attr:`ImapReader.outcomes` keeps.
+OUTCOMES_KEPT = 200
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
@@ -59,7 +62,7 @@ class ImapSettings:
     port: int
     tls: str
     username: str
-    password: str
+    password: str = field(repr=False)
     folder: str
     done_folder: str
     failed_folder: str
@@ -102,8 +105,8 @@ class ImapReader:
         self.settings = settings or ImapSettings.from_context(ctx)
         self.ssl_context = ssl_context
         self.timeout = timeout
-        #: The outcomes of this reader's life, in order (tests and metrics).
-        self.outcomes: list[Outcome] = []
+        #: The latest outcomes, oldest first (tests and a look at a running reader).
+        self.outcomes: deque[Outcome] = deque(maxlen=OUTCOMES_KEPT)
         #: Completed passes over the folder.
         self.passes = 0
         self.connected = False
@@ -172,13 +175,12 @@ class ImapReader:
     async def run_once(self) -> list[Outcome]:
         """Connect, handle every message in the folder once, log out; the outcomes."""
         client = await self.connect()
-        first = len(self.outcomes)
         try:
-            await self.drain(client)
+            outcomes = await self.drain(client)
             await self._passed()
         finally:
             await self._logout(client)
-        return self.outcomes[first:]
+        return outcomes
 
     # -- the protocol ----------------------------------------------------------------
 
@@ -217,7 +219,7 @@ class ImapReader:
         )
         return client
 
-    async def drain(self, client: aioimaplib.IMAP4) -> None:
+    async def drain(self, client: aioimaplib.IMAP4) -> list[Outcome]:
         """Handle every message now in the folder; one failing does not stop the rest."""
         # A NOOP first: the server announces (and so lets SEARCH see) mail that arrived
         # since the last command; SEARCH alone may not report unannounced messages.
@@ -230,11 +232,12 @@ class ImapReader:
             for word in bytes(line).split()
             if word.isdigit()
         ]
+        outcomes: list[Outcome] = []
         for uid in uids:
             if self._stop.is_set():
-                return
+                break
             try:
-                await self.handle_one(client, uid)
+                outcome = await self.handle_one(client, uid)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -244,6 +247,10 @@ class ImapReader:
                     raise  # the database: retry later, the message stays where it is
                 log.exception("inbound message uid %s could not be handled", uid)
                 await self.move(client, uid, self.settings.failed_folder)
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
 
     async def handle_one(self, client: aioimaplib.IMAP4, uid: int) -> Outcome | None:
         """Handle (or recognise as handled) one message, then move it."""

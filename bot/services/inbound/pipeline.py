@@ -76,18 +76,19 @@ async def handle_raw(ctx: AppContext, raw: bytes, source: str) -> Outcome:
         return await _record_refused(ctx, raw, source, error)
     try:
         outcome = await _handle_once(ctx, mail, source)
-    except IntegrityError:
-        # Another reader recorded the same message between our look and our commit.
-        outcome = await _seen_outcome(ctx, mail.message_id, mail.sha256)
-        if outcome is None:
-            raise
     except Exception as exc:
         if unavailable(exc):
             raise
-        log.exception("inbound message %s: a handler failed", mail.message_id)
-        outcome = Outcome(
-            Disposition.FAILED, "error", "inbound.outcome.error", {"error": type(exc).__name__}
-        )
+        # Another reader may have recorded the same message between our look and our
+        # commit (the unique Message-ID or hash): then it is a duplicate, not a fault.
+        seen = await _seen_outcome(ctx, mail.message_id, mail.sha256)
+        if isinstance(exc, IntegrityError) and seen is not None:
+            outcome = seen
+        else:
+            log.exception("inbound message %s: a handler failed", mail.message_id)
+            outcome = Outcome(
+                Disposition.FAILED, "error", "inbound.outcome.error", {"error": type(exc).__name__}
+            )
     _log(ctx, outcome, source, mail.message_id, mail.from_address)
     return outcome
 
