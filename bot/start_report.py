@@ -41,6 +41,25 @@ def _slack(config: Config, transport: str, mode: str, http: str, lang: str) -> s
     return t(lang, "run.start.slack_send_only", missing=inbound)
 
 
+def _inbound(config: Config, lang: str) -> list[str]:
+    """The mailbox ``aarshjul run`` reads, when ``[inbound] backend = "imap"``."""
+    inbound = config.settings.inbound
+    if inbound.backend != "imap":
+        return []
+    return [
+        t(
+            lang,
+            "inbound.start.imap",
+            host=inbound.host,
+            port=inbound.port,
+            tls=inbound.tls,
+            folder=inbound.folder,
+            done=inbound.done_folder,
+            failed=inbound.failed_folder,
+        )
+    ]
+
+
 def start_lines(config: Config, *, transport: str, mode: str, http: str) -> list[str]:
     """The start-up summary, one line each, in the configured language.
 
@@ -64,6 +83,7 @@ def start_lines(config: Config, *, transport: str, mode: str, http: str) -> list
         t(lang, "run.start.database", url=_database(settings.database.url)),
         mail,
         _slack(config, transport, mode, http, lang),
+        *_inbound(config, lang),
         t(lang, "run.start.healthz", url=f"{http}/healthz"),
         t(lang, "run.start.stop"),
     ]

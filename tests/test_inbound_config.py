@@ -62,3 +62,19 @@ def test_bad_values_are_refused_in_danish(tmp_path: Path, toml: str, says: str) 
 def test_the_imap_host_refusal_in_english(tmp_path: Path) -> None:
     said = refusal(tmp_path, '[general]\nlanguage = "en"\n[inbound]\nbackend = "imap"\n', "en")
     assert "needs host" in said
+
+
+def test_run_names_the_mailbox_it_reads(tmp_path: Path) -> None:
+    from bot.start_report import start_lines
+
+    environ = {"AARSHJUL__INBOUND__BACKEND": "imap", "AARSHJUL__INBOUND__HOST": "imap.example.dk"}
+    config = load_config(environ=environ, cwd=tmp_path)
+    lines = start_lines(config, transport="off", mode="auto", http="http://127.0.0.1:3000")
+    assert (
+        "Indgående e-mail: læses fra INBOX på IMAP-serveren imap.example.dk:993 (implicit); "
+        "flyttes til done eller failed"
+    ) in lines
+    quiet = start_lines(
+        load_config(environ={}, cwd=tmp_path), transport="off", mode="auto", http="http://x"
+    )
+    assert not any("Indgående" in line for line in quiet)
