@@ -10,7 +10,6 @@ users when they exist, mail as root; as anyone else, all of it as the current us
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import grp
 import os
@@ -100,11 +99,10 @@ class Dovecot:
             self._make_certificate()
         conf = self.root / "dovecot.conf"
         conf.write_text(self._config())
-        self.process = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "stderr.log", "wb"),  # noqa: SIM115 (kept open by the child)
-        )
+        with (self.root / "stderr.log").open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=stderr
+            )
         self._wait_listening()
 
     def stop(self) -> None:
@@ -154,7 +152,6 @@ class Dovecot:
             # Dovecot's login processes refuse to run as root: they run as Debian's
             # dovenull (or nobody); everything else, which reads the files, as root.
             login = "dovenull" if _user_exists("dovenull") else "nobody"
-        caps = "+IDLE" if self.idle else ""
         capability = ""
         if not self.idle or not self.move:
             # The full list Dovecot 2.3 sends after login, less what this test server lacks.
@@ -168,7 +165,6 @@ class Dovecot:
             if self.move:
                 names.append("MOVE")
             capability = f"imap_capability = {' '.join(names)}\n"
-        del caps
         tls = "ssl = no\n"
         listener_tls = "  inet_listener imaps {\n    port = 0\n  }\n"
         if self.tls:
@@ -302,12 +298,3 @@ service pop3-login {{
         finally:
             await client.logout()
         return [bytes(line) for line in response.lines if isinstance(line, bytearray)]
-
-
-async def wait_for(predicate, seconds: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    """Wait until ``await predicate()`` is true (for another process's work only)."""
-    deadline = time.monotonic() + seconds
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.05)
