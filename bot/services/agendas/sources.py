@@ -117,7 +117,7 @@ async def recommendations_due(session: AsyncSession, window: Window) -> list[Can
             Candidate(
                 source=f"recommendation:{r.id}",
                 kind="recommendation",
-                title=t(lang, f"agenda.source.recommendation_{key}", title=r.title, other=other),
+                title=t(lang, f"agenda.source.recommendation.{key}", title=r.title, other=other),
                 text=state,
             )
         )
