@@ -53,6 +53,7 @@ CLIENTS = (
     ("gmail_tentative.eml", "m05@example.dk", "Medlem 05", "maybe", "TENTATIVE"),
     ("apple_macos_accept.eml", EXTRA.upper(), "Direktør Jobcenter", "yes", "ACCEPTED"),
     ("apple_ios_decline.eml", "m06@example.dk", "Medlem 06", "no", "DECLINED"),
+    ("thunderbird_tentative.eml", "m02@example.dk", "Medlem 02 Ærø", "maybe", "TENTATIVE"),
 )
 
 
@@ -101,7 +102,7 @@ async def test_each_client_shape_records_the_answer_of_the_right_invitee(
         shown = await answers(ctx, meeting.meeting_id)
         assert shown == {
             "m01@example.dk": ("maybe", "slack"),
-            "m02@example.dk": ("none", None),
+            "m02@example.dk": ("maybe", "calendar"),
             "m03@example.dk": ("yes", "calendar"),
             "m04@example.dk": ("no", "calendar"),
             "m05@example.dk": ("maybe", "calendar"),
@@ -116,7 +117,7 @@ async def test_each_client_shape_records_the_answer_of_the_right_invitee(
                 .all()
             )
         sources = sorted(json.loads(a.details)["source"] for a in logged)
-        assert sources == ["calendar"] * 5 + ["slack"]
+        assert sources == ["calendar"] * 6 + ["slack"]
         # ``aarshjul seminar attendees ID --json`` and the table show the source.
         cli = Cli(database_url, tmp_path / "config.toml")
         data = json.loads(
@@ -126,7 +127,7 @@ async def test_each_client_shape_records_the_answer_of_the_right_invitee(
         )
         listed = {a["email"]: (a["response"], a["source"]) for a in data["attendees"]}
         assert listed == shown
-        assert data["counts"] == {"yes": 2, "no": 2, "maybe": 2, "none": 1}
+        assert data["counts"] == {"yes": 2, "no": 2, "maybe": 3, "none": 0}
         table = await asyncio.to_thread(cli.ok, "seminar", "attendees", str(meeting.meeting_id))
         row = next(line for line in table.splitlines() if "m03@example.dk" in line)
         assert "Deltager" in row and "kalender" in row
@@ -148,7 +149,8 @@ async def test_each_client_shape_records_the_answer_of_the_right_invitee(
         by_mail = {i.email: i for i in rows}
         assert attendee_line(by_mail["m04@example.dk"], "da").endswith(": Deltager ikke (kalender)")
         assert attendee_line(by_mail["m01@example.dk"], "en").endswith(": Maybe (Slack)")
-        assert attendee_line(by_mail["m02@example.dk"], "da").endswith(": Ikke svaret")
+        unanswered = MeetingInvitee(meeting_id=1, email="x@example.dk", name="X")
+        assert attendee_line(unanswered, "da") == "• X: Ikke svaret"
 
 
 async def test_a_reply_to_an_older_sequence_does_not_count_after_a_move_to_another_day(
@@ -321,6 +323,7 @@ async def test_each_client_shape_through_mail_ingest(database_url: str, tmp_path
             assert again.startswith("Behandlet: allerede behandlet"), again
         shown = await answers(ctx, meeting.meeting_id)
         assert {k: v for k, v in shown.items() if v[0] != "none"} == {
+            "m02@example.dk": ("maybe", "calendar"),
             "m03@example.dk": ("yes", "calendar"),
             "m04@example.dk": ("no", "calendar"),
             "m05@example.dk": ("maybe", "calendar"),
@@ -365,9 +368,9 @@ async def test_each_client_shape_through_imap(database_url: str, tmp_path: Path)
             first = CLIENTS[0]
             await server.append(reply(first[0], first[1], first[2], meeting.uid, 0))
             outcomes = await ImapReader(ctx).run_once()
-            assert [o.kind for o in outcomes] == ["calendar_reply"] * 5 + ["duplicate"]
+            assert [o.kind for o in outcomes] == ["calendar_reply"] * 6 + ["duplicate"]
             assert all(o.disposition is Disposition.HANDLED for o in outcomes)
-            assert await server.count("INBOX") == 0 and await server.count("done") == 6
+            assert await server.count("INBOX") == 0 and await server.count("done") == 7
             shown = await answers(ctx, meeting.meeting_id)
             for _, attendee, _, answer, _ in CLIENTS:
                 assert shown[attendee.lower()] == (answer, "calendar"), attendee
