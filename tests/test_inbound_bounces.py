@@ -265,6 +265,12 @@ PLAIN = (
 )
 
 
+def test_a_raw_8_bit_danish_subject_still_counts() -> None:
+    raw = PLAIN.format(to=SENDER, subject="Fraværende: Høring", extra="").encode("utf-8")
+    why = auto_reply_reason(parse_message(raw))
+    assert why is not None and why.startswith("Subject: Frav")
+
+
 @pytest.mark.parametrize(
     ("subject", "extra", "why"),
     [

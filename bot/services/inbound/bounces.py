@@ -36,7 +36,9 @@ _PRECEDENCE = frozenset({"auto_reply", "bulk", "junk"})
 #: Outlook's and Exchange's subjects (Danish and English), and the common others.
 _AUTO_SUBJECT = re.compile(
     r"^\s*(automatisk svar|automatic reply|auto(?:matic)?[ -]?reply|autosvar"
-    r"|out of (?:the )?office|fraværende|abwesend|abwesenheitsnotiz)\b",
+    # "Fraværende" also when sent as raw 8-bit UTF-8 (RFC 6532), which the lenient
+    # parser may decode as two replacement characters.
+    r"|out of (?:the )?office|frav\S{1,2}rende|abwesend|abwesenheitsnotiz)\b",
     re.IGNORECASE,
 )
 
