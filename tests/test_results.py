@@ -445,3 +445,30 @@ async def test_the_daily_check_finds_what_an_import_without_a_check_left_and_wai
     again = await daily_check(ctx)
     assert again.found == [] and again.alerts == 0
     assert len(await _outbox(ctx, "results.deviation.found")) == 5
+
+
+def test_check_and_show_as_tables(database_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(25), encoding="utf-8")
+    cli = Cli(database_url, config)
+    cli.ok("init")
+    data = tmp_path / "jobindsats.csv"
+    data.write_bytes(fixture_csv())
+    cli.ok("results", "import", str(data), "--dry-run")
+    assert (
+        cli.ok("results", "show", "--council", DRIFTER).strip()
+        == "Ingen resultater gemt for LBR Jobby 3."
+    )
+    cli.ok("results", "import", str(data))
+    table = cli.ok("results", "check").splitlines()
+    assert table[0].split() == [
+        "Jobcenter", "Mål", "Periode", "Værdi", "Gruppens", "gns.", "Afvigelse", "Siden", "Tærskel",
+    ]  # fmt: skip
+    assert table[2].split()[:4] == [DRIFTER, "ledighed", "2026-11", "6"]
+    assert "2026-09" in table[2] and "10 % × 2" in table[2]
+    assert "0 nye, 0 ophørt" in table[-1]
+    shown = cli.ok("results", "show", "--council", DRIFTER, "--measure", "ledighed").splitlines()
+    assert len(shown) == 2 + 24 and shown[-1].split() == ["ledighed", "2026-11", "6"]
+    back = cli.ok("results", "check", "--period", "2026M10")
+    assert "2026-10" in back and "2026-09" in back and "beskeder" not in back
+    cli.refused("results", "check", "--period", "2026-13", says=("'2026-13' er ikke en periode",))

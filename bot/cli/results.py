@@ -111,7 +111,7 @@ def register(app: typer.Typer, state: CliState) -> None:
                 typer.echo(t(language, "results.cli.no_values", council=found.name))
                 return
             echo_table(
-                [t(language, f"results.cli.col_{c}") for c in ("measure", "period", "value")],
+                [t(language, f"results.cli.col.{c}") for c in ("measure", "period", "value")],
                 [[r["measure"], r["period"], _number(r["value"], language)] for r in rows],
             )
 
@@ -149,7 +149,7 @@ def register(app: typer.Typer, state: CliState) -> None:
             else:
                 echo_table(
                     [
-                        t(language, f"results.cli.col_{c}")
+                        t(language, f"results.cli.col.{c}")
                         for c in (
                             "jobcentre",
                             "measure",

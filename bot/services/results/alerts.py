@@ -30,6 +30,7 @@ from scheduler.errors import InputError
 from scheduler.model import CouncilKind
 from scheduler.planner import Audience, Kind, PlannedNotification, Recipient
 from storage import audit, outbox
+from storage.db import lock_row
 from storage.models import Council
 from storage.results import ResultDeviation, ResultValue
 
@@ -113,6 +114,11 @@ async def run_check(
     if not record or until is not None:
         return outcome
     now = ctx.clock.now()
+    # Two checks at once (an import and the daily job, two replicas) take turns on the
+    # RBRs' rows: the second then finds the first's deviations and queues nothing.
+    regions = {t.council for t in results.thresholds}
+    for region_id in sorted(by_key[k].id or 0 for k in regions if k in by_key):
+        await lock_row(session, Council, region_id)
     rows = (
         (await session.execute(select(ResultDeviation).where(ResultDeviation.state == OPEN)))
         .scalars()
