@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from string import Template
 
+import docx
 import pytest
 from sqlmodel import col, func, select
 
@@ -199,7 +200,7 @@ async def test_each_reminder_carries_the_reply_to_of_the_person_it_goes_to(world
 
 
 async def test_a_reply_with_history_signature_and_pdf_is_recorded_with_a_receipt(
-    world: World,
+    world: World, tmp_path: Path
 ) -> None:
     line = await world.ingest(world.mail("outlook_da_pdf.eml", "r1@outlook.example"))
     assert "høringssvar registreret for Anne Andersen i høring 1" in line
@@ -234,6 +235,12 @@ async def test_a_reply_with_history_signature_and_pdf_is_recorded_with_a_receipt
     assert anne["position"] == "support_with_remarks" and anne["version"] == "1"
     assert anne["attachments"] == "DA-notat om planen.pdf"
     assert "hilsen" not in anne["remarks"]
+    # The Word document a secretariat files names the file too (never opening it).
+    out = tmp_path / "svar.docx"
+    await world.run("hearing", "export", "1", "--format", "docx", "--out", str(out))
+    words = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
+    assert "Vedhæftet: DA-notat om planen.pdf" in words
+    assert "Vi bakker op om planen, men målet for unge under 25 bør hæves." in words
 
     # The same message again (a second delivery) is handled once: no second receipt.
     again = await world.ingest(world.mail("outlook_da_pdf.eml", "r1@outlook.example"))

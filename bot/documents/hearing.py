@@ -88,6 +88,10 @@ def hearing_docx(
                 text_block(doc, a.remarks)
             if a.link:
                 note(doc, t(lang, "hearing.export.link", url=a.link))
+            # Files kept with an answer given by e-mail: named, never opened.
+            if status.files.get(s.person.id or 0):
+                names = ", ".join(status.files[s.person.id or 0])
+                note(doc, t(lang, "inbound_hearing.export.files", names=names))
     heading(doc, f"{t(lang, 'hearing.export.missing')} ({len(status.missing)})", 1)
     if not status.missing:
         text_block(doc, t(lang, "hearing.export.none_missing"))

@@ -146,7 +146,8 @@ class Words:
 def add_pages(ctx: AppContext, app: web.Application) -> None:
     """Mount the pages on ``app`` (before it starts)."""
     key = ctx.config.secrets.aarshjul_web_secret
-    signer = Signer(key.get_secret_value().encode() if key else None)
+    published = bool(ctx.config.settings.web.public_url or ctx.config.secrets.slack_client_id)
+    signer = Signer(key.get_secret_value().encode() if key else None, published=published)
     site = Site(ctx, signer, environment())
     app.router.add_get("/", _bind(start, site))
     app.router.add_get("/overview/{rbr}", _bind(overview, site))

@@ -39,10 +39,13 @@ def _unb64(text: str) -> bytes:
 class Signer:
     """Signs and checks cookie values; a key of its own per purpose."""
 
-    def __init__(self, secret: bytes | None) -> None:
+    def __init__(self, secret: bytes | None, *, published: bool = False) -> None:
         if not secret:
-            # Sessions then last until the process ends and work on this replica only.
-            log.warning("AARSHJUL_WEB_SECRET is not set: web sign-ins last until the bot restarts")
+            # Sessions then last until the process ends and work on this replica only:
+            # worth a warning once the pages are published (a public_url, Slack sign-in).
+            (log.warning if published else log.info)(
+                "AARSHJUL_WEB_SECRET is not set: web sign-ins last until the bot restarts"
+            )
             secret = secrets.token_bytes(32)
         self._secret = secret
 
