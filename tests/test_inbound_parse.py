@@ -244,3 +244,19 @@ def test_broken_headers_do_not_raise() -> None:
     mail = parse_message(raw)
     assert mail.date is None and mail.message_id == "<m@x>"
     assert isinstance(mail.text, str)
+
+
+def test_raw_8bit_headers_are_read_as_utf8_or_windows_1252() -> None:
+    """RFC 6532 mail carries UTF-8 headers unencoded; an old client sends Windows-1252."""
+    utf8 = (
+        "From: Søren Ærø <soren@example.dk>\r\nTo: sekretariat@example.dk\r\n"
+        "Subject: Fraværende: Høring om beskæftigelsesplanen\r\nMessage-ID: <u8@example.dk>\r\n"
+        "\r\nTekst\r\n"
+    ).encode()
+    mail = parse_message(utf8)
+    assert mail.subject == "Fraværende: Høring om beskæftigelsesplanen"
+    assert (mail.from_name, mail.from_address) == ("Søren Ærø", "soren@example.dk")
+    legacy = (
+        b"From: jens@example.dk\r\nSubject: Frav\xe6rende\r\nMessage-ID: <l1@example.dk>\r\n\r\nx"
+    )
+    assert parse_message(legacy).subject == "Fraværende"

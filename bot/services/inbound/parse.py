@@ -25,7 +25,7 @@ import unicodedata
 from datetime import UTC, datetime
 from email import policy
 from email.generator import BytesGenerator
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -215,10 +215,34 @@ def _clean(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
 
 
+def _raw_text(data: bytes) -> str:
+    """Header bytes sent unencoded (RFC 6532 UTF-8, or an old client's Windows-1252)."""
+    for charset in ("utf-8", "cp1252"):
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode(charset)
+    return data.decode("latin-1")
+
+
 def _decode(value: object) -> str:
-    """A header value with its encoded words decoded, never raising."""
+    """A header value with its encoded words decoded, never raising.
+
+    compat32 hands a header with raw 8-bit bytes over as a ``Header`` of charset
+    ``unknown-8bit``; those bytes are read as UTF-8 (RFC 6532), else Windows-1252,
+    instead of showing as replacement characters.
+    """
     if value is None:
         return ""
+    if isinstance(value, Header):
+        with contextlib.suppress(ValueError, LookupError, UnicodeError, TypeError):
+            parts = []
+            for chunk, charset in decode_header(value):
+                if isinstance(chunk, str):
+                    parts.append(chunk)
+                elif charset in (None, "unknown-8bit"):
+                    parts.append(_raw_text(chunk))
+                else:
+                    parts.append(chunk.decode(charset, "replace"))
+            return _clean("".join(parts))
     text = str(value)
     with contextlib.suppress(ValueError, LookupError, UnicodeError, TypeError):
         text = str(make_header(decode_header(text)))
