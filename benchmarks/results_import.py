@@ -106,7 +106,7 @@ def results_file() -> bytes:
         for j in range(JOBCENTRES):
             for m in range(MEASURES):
                 base = 20.0 + m
-                value = base * (1 + ((j * 7 + i * 3 + m) % 7 - 3) / 100)
+                value = base * (1 + ((j * 3 + i * 2 + m) % 7 - 3) / 100)
                 if (j, m) in DRIFTERS and i >= len(periods) - 3:
                     value = base * (0.75 if m % 2 else 1.25)
                 text = f"{value:.2f}".replace(".", ",")

@@ -138,7 +138,7 @@ def figure(key: str, measure: str, month: int) -> float:
     unemployment 20 % above the others' for the last 3 months."""
     base, _ = MEASURES[measure]
     n = JOBCENTRES.index(key)
-    wobble = ((n * 7 + month * 3) % 7 - 3) / 100
+    wobble = ((n * 3 + month * 2) % 7 - 3) / 100
     value = base * (1 + wobble)
     if key == DRIFTER and measure == "ledighed" and month >= 21:
         value = base * 1.2
@@ -259,6 +259,7 @@ async def test_a_drifting_jobcentre_is_alerted_once_with_its_chart(
     for mail in smtp.messages:
         parsed = email.message_from_bytes(mail.data, policy=policy.default)
         assert "Afvigelse: Jobby 3" in str(parsed["Subject"])
+        assert "RBR Test" in str(parsed["From"]) and parsed["Reply-To"] == "rbr@example.dk"
         body = parsed.get_body(("plain",))
         assert body is not None and "Regionsdirektør Rikke Rask" in body.get_content()
         (png,) = [p for p in parsed.iter_attachments() if p.get_content_type() == "image/png"]

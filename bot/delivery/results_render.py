@@ -167,4 +167,6 @@ async def render_results(
         page,
         direct,
         attachment=attachment,
+        sender_name=t(lang, "notify.sender_name", council=fields["region"]),
+        reply_to=params.get("reply_to") or None,
     )

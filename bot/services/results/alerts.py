@@ -332,6 +332,8 @@ async def _alert(
                     "audience": "rbr" if audience_council.id == region.id else "lbr",
                     "council": council.name,
                     "region": region.name,
+                    # E-mail: from the RBR's secretariat, answers to it.
+                    "reply_to": region.secretariat_email,
                     "council_key": council.key,
                     "jobcentre": _jobcentre_name(ctx.config.settings, council),
                     "group": group.name if group else "",

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     select,
@@ -82,14 +82,6 @@ class ImportReport:
     values: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
     councils: set[int] = field(default_factory=set)
     covered: set[str] = field(default_factory=set)
-
-
-class _Row(NamedTuple):
-    line: int
-    council_id: int
-    measure: str
-    period: str
-    value: float
 
 
 def _column(heading: object) -> str:
@@ -251,8 +243,8 @@ async def import_results(
         measure_names[measure.name_da.casefold()] = key
         measure_names[measure.name_en.casefold()] = key
     report = ImportReport()
-    good: dict[tuple[int, str, str], _Row] = {}
-    first_line: dict[tuple[int, str, str], int] = {}
+    #: (council id, measure, period) -> (line, value)
+    good: dict[tuple[int, str, str], tuple[int, float]] = {}
     limit = results.import_max_rows
     count = 0
     # A file names few jobcentres, measures and periods many times: each distinct cell
@@ -285,7 +277,18 @@ async def import_results(
             canonical = seen_periods[period]
         except KeyError:
             canonical = seen_periods[period] = _period_of(period)
-        number = parse_value(value)
+        if value.__class__ is str and "_" not in value:
+            # The common case inline (12,5 or 12.5); float() takes "nan", "inf" and
+            # "1_0" too: the first two are not finite, the last is excluded above.
+            try:
+                number = float(value.replace(",", "."))  # type: ignore[attr-defined]
+            except ValueError:
+                number = parse_value(value)
+            else:
+                if not math.isfinite(number):
+                    number = None
+        else:
+            number = parse_value(value)
         if council_id is None or measure_key is None or canonical is None or number is None:
             why = _refusal(jobcentre, measure, period, value, max_cell, language)
             if why is None and council_id is None:
@@ -309,16 +312,15 @@ async def import_results(
         row_key = (council_id, measure_key, canonical)
         before = good.get(row_key)
         if before is not None:
-            if before.value != number:
+            if before[1] != number:
                 report.rejected.append(
-                    Rejected(line, t(language, "results.reject.twice", first=first_line[row_key]))
+                    Rejected(line, t(language, "results.reject.twice", first=before[0]))
                 )
             continue
-        good[row_key] = _Row(line, council_id, measure_key, canonical, number)
-        first_line[row_key] = line
+        good[row_key] = (line, number)
     if report.rejected and not skip_bad:
         return report
-    await _store(session, list(good.values()), report, now=now, actor=actor, dry_run=dry_run)
+    await _store(session, good, report, now=now, actor=actor, dry_run=dry_run)
     return report
 
 
@@ -383,16 +385,20 @@ def jobcentre_blank(cell: object) -> bool:
 
 async def _store(
     session: AsyncSession,
-    rows: list[_Row],
+    rows: dict[tuple[int, str, str], tuple[int, float]],
     report: ImportReport,
     *,
     now: datetime,
     actor: str,
     dry_run: bool,
 ) -> None:
-    """Insert the new figures, update the changed ones (each audited), skip the rest."""
-    councils = {r.council_id for r in rows}
-    measures = {r.measure for r in rows}
+    """Insert the new figures, update the changed ones (each audited), skip the rest.
+
+    Args:
+        rows: (council id, measure, period) -> (line, value), each once.
+    """
+    councils = {key[0] for key in rows}
+    measures = {key[1] for key in rows}
     existing: dict[tuple[int, str, str], tuple[int, float]] = {}
     if rows:
         found = await session.execute(
@@ -404,14 +410,14 @@ async def _store(
             existing[(council_id, measure, period)] = (row_id, value)
     inserts: list[tuple[int, str, str, float]] = []
     updates: list[dict[str, Any]] = []
-    for row in rows:
-        here = existing.get((row.council_id, row.measure, row.period))
+    changed: set[str] = set()
+    for key, (line, value) in rows.items():
+        here = existing.get(key)
         if here is None:
-            inserts.append((row.council_id, row.measure, row.period, row.value))
-            report.measures.add(row.measure)
-        elif here[1] != row.value:
-            updates.append({"i": here[0], "v": row.value})
-            report.measures.add(row.measure)
+            inserts.append((*key, value))
+        elif here[1] != value:
+            updates.append({"i": here[0], "v": value})
+            changed.add(key[1])
             if not dry_run:
                 audit.record(
                     session,
@@ -420,23 +426,24 @@ async def _store(
                     action="result.updated",
                     entity="result_value",
                     entity_id=here[0],
-                    line=row.line,
-                    council_id=row.council_id,
-                    measure=row.measure,
-                    period=row.period,
+                    line=line,
+                    council_id=key[0],
+                    measure=key[1],
+                    period=key[2],
                     old=here[1],
-                    new=row.value,
+                    new=value,
                 )
         else:
             report.unchanged += 1
+    report.measures = changed | {r[1] for r in inserts}
     report.added, report.updated = len(inserts), len(updates)
     if dry_run:
         return
     values: dict[tuple[int, str], dict[str, float]] = {}
     for (council_id, measure, period), (_, value) in existing.items():
         values.setdefault((council_id, measure), {})[period] = value
-    for row in rows:
-        values.setdefault((row.council_id, row.measure), {})[row.period] = row.value
+    for (council_id, measure, period), (_, value) in rows.items():
+        values.setdefault((council_id, measure), {})[period] = value
     report.values, report.councils, report.covered = values, councils, measures
     if inserts:
         await _insert_rows(session, inserts, now)
