@@ -76,9 +76,9 @@ def actor(by: str | None = None) -> str:
         return "cli"
 
 
-def fail(message: str, language: str, code: int = 1) -> NoReturn:
+def fail(message: str, language: str) -> NoReturn:
     typer.echo(f"{t(language, 'cli.error')}: {message}", err=True)
-    raise typer.Exit(code)
+    raise typer.Exit(1)
 
 
 def run(
@@ -86,11 +86,8 @@ def run(
     body: Callable[[AppContext], Awaitable[int | None]],
     *,
     require_schema: bool = True,
-    unavailable_code: int = 1,
 ) -> None:
-    """Load the configuration, open the app, run ``body``; turn our errors into exit 1
-    (an unreachable database into ``unavailable_code``: ``mail ingest`` says 75, so the
-    mail server that piped the message keeps it and tries again)."""
+    """Load the configuration, open the app, run ``body``; turn our errors into exit 1."""
     from sqlalchemy.exc import DBAPIError
 
     from bot.services.app import open_app
@@ -113,15 +110,12 @@ def run(
         code = asyncio.run(go())
     except AarshjulError as exc:
         _trace_if_debug(state)
-        gone = exc.key == "db.unreachable"
-        fail(error_text(exc, language, "cli"), language, unavailable_code if gone else 1)
+        fail(error_text(exc, language, "cli"), language)
     except (DBAPIError, OSError) as exc:
         # The database went away mid-command (or refused us): one line, no traceback.
         _trace_if_debug(state)
         fail(
-            t(language, "db.unreachable", why=explain(exc, config.settings.database.url)),
-            language,
-            unavailable_code,
+            t(language, "db.unreachable", why=explain(exc, config.settings.database.url)), language
         )
     if code:
         raise typer.Exit(code)
