@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +151,85 @@ def test_as_of_an_earlier_period() -> None:
     values[("lbr-a", "m")].pop("2026-03")
     back = find_deviations(values, results, REGIONS, until="2026-03")
     assert back.findings == [] and ("lbr-a", "m") not in back.checked
+
+
+BASE = """
+[[councils]]
+key = "rbr-x"
+kind = "RBR"
+name = "RBR X"
+
+[[councils]]
+key = "lbr-a"
+kind = "LBR"
+name = "LBR A"
+region = "rbr-x"
+jobcentre = "Alfa"
+
+[[councils]]
+key = "lbr-b"
+kind = "LBR"
+name = "LBR B"
+region = "rbr-x"
+
+[results.measures.m]
+name_da = "M"
+name_en = "M"
+higher_is_better = false
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (
+            '[[results.thresholds]]\ncouncil = "lbr-a"\nmeasure = "m"\npercent = 5\n'
+            'agreed_on = 2026-01-01\nagreed_with = "RD"\n',
+            "'lbr-a' is not an RBR",
+        ),
+        (
+            '[[results.thresholds]]\ncouncil = "rbr-x"\nmeasure = "q"\npercent = 5\n'
+            'agreed_on = 2026-01-01\nagreed_with = "RD"\n',
+            "the measure 'q' is not in [results.measures]",
+        ),
+        (
+            '[[results.thresholds]]\ncouncil = "rbr-x"\nmeasure = "m"\npercent = 5\npoints = 1\n'
+            'agreed_on = 2026-01-01\nagreed_with = "RD"\n',
+            "exactly one of them",
+        ),
+        (
+            '[[results.groups]]\nkey = "g"\nname = "G"\nmembers = ["lbr-a", "rbr-x"]\n',
+            "'rbr-x' is not an LBR",
+        ),
+        (
+            '[[results.groups]]\nkey = "g"\nname = "G"\nmembers = ["lbr-a", "lbr-b"]\n'
+            '[[results.groups]]\nkey = "h"\nname = "H"\nmembers = ["lbr-b", "lbr-a"]\n',
+            "'lbr-b' is in both 'g' and 'h'",
+        ),
+    ],
+)
+def test_results_configuration_refusals_name_the_key(tmp_path: Path, extra: str, says: str) -> None:
+    from bot.config import load_config
+    from scheduler.errors import ConfigError
+
+    folder = tmp_path
+    (folder / "config.toml").write_text(BASE + extra, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(environ={}, cwd=folder)
+    assert says in str(refused.value)
+
+
+def test_a_valid_results_configuration_loads(tmp_path: Path) -> None:
+    from bot.config import load_config
+
+    folder = tmp_path
+    (folder / "config.toml").write_text(
+        BASE
+        + '[[results.groups]]\nkey = "g"\nname = "G"\nmembers = ["lbr-a", "lbr-b"]\n'
+        + '[[results.thresholds]]\ncouncil = "rbr-x"\nmeasure = "m"\npoints = 0.5\n'
+        + 'agreed_on = 2026-01-01\nagreed_with = "RD"\n',
+        encoding="utf-8",
+    )
+    results = load_config(environ={}, cwd=folder).settings.results
+    assert results.group_of("lbr-b") is not None and results.thresholds[0].periods == 2
+    assert results.measure("m") is not None and results.measure("x") is None
