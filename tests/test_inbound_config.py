@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bot.config import load_config
 from bot.i18n import error_text
 from scheduler.errors import ConfigError
+from tests.imap_server import dovecot_missing
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -78,3 +80,8 @@ def test_run_names_the_mailbox_it_reads(tmp_path: Path) -> None:
         load_config(environ={}, cwd=tmp_path), transport="off", mode="auto", http="http://x"
     )
     assert not any("Indgående" in line for line in quiet)
+
+
+@pytest.mark.skipif(not os.environ.get("CI"), reason="in CI only (.ci/run installs Dovecot)")
+def test_ci_has_dovecot_so_the_imap_tests_run_instead_of_skipping() -> None:
+    assert dovecot_missing() is None

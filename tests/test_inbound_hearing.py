@@ -367,6 +367,17 @@ async def test_a_reply_whose_token_an_mta_stripped_is_matched_by_in_reply_to(
     assert outcome.kind != "hearing_reply"
 
 
+async def test_a_reply_with_only_references_is_matched_by_them(world: World) -> None:
+    raw = world.mail("no_token_in_reply_to.eml", "refs@mail.example", to="svar@example.dk")
+    header = f"In-Reply-To: {world.invitation_id}".encode()
+    assert header in raw
+    raw = raw.replace(header, f"References: <thread@mail.example> {world.invitation_id}".encode())
+    line = await world.ingest(raw)
+    assert "høringssvar registreret for Anne Andersen" in line
+    [answer] = await world.answers()
+    assert answer.person_id == world.anne_id and answer.position == "no_remarks"
+
+
 async def test_a_substitute_may_answer_on_the_members_e_mail(world: World) -> None:
     # Eva (an observer, not heard herself) stands in for Anne.
     async with world.ctx.db.transaction() as session:

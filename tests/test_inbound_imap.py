@@ -194,6 +194,23 @@ async def test_without_idle_a_poke_starts_the_next_pass(ctx: AppContext, tmp_pat
         assert await server.count("done") == 1
 
 
+async def test_without_idle_the_reader_polls_every_poll_seconds(
+    ctx: AppContext, tmp_path: Path
+) -> None:
+    with Dovecot(tmp_path / "poll", idle=False) as server:
+        reader = ImapReader(ctx, _at(ImapSettings.from_context(ctx), server, poll_seconds=1.0))
+        reader.start()
+        try:
+            await asyncio.wait_for(reader.wait_passes(1), 30)
+            await server.append(plain(10))
+            # No IDLE, no poke: only the poll brings it in (within 30 s, not the default 60).
+            await asyncio.wait_for(reader.wait_passes(reader.passes + 2), 30)
+        finally:
+            await reader.stop()
+        assert [o.kind for o in reader.outcomes] == ["not_for_us"]
+        assert await server.count("done") == 1
+
+
 async def test_the_reader_reconnects_when_the_server_comes_back(
     ctx: AppContext, tmp_path: Path
 ) -> None:
