@@ -272,3 +272,42 @@ def test_ingest_refuses_a_30_mb_file_unread(cli: Cli, tmp_path: Path) -> None:
 def test_ingest_a_missing_file_says_so(cli: Cli, tmp_path: Path) -> None:
     result = cli("mail", "ingest", str(tmp_path / "nope.eml"))
     assert result.exit_code == 1 and "kan ikke læse" in result.stderr
+
+
+def test_ingest_exits_75_when_nothing_could_be_recorded_so_the_mta_tries_again(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """exit 1 makes a mail server bounce the message to its sender; a fault on our side
+    (a handler's bug, the database gone) must not lose a member's answer that way."""
+    before = snapshot_url(cli.url)
+    monkeypatch.setattr(pipeline, "handlers", lambda: (StandIn(fail=True),))
+    result = ingest(cli, "-", stdin=plain(11))
+    assert result.exit_code == 75, (result.stdout, result.stderr)
+    line = one_line(result.stdout)
+    assert line.startswith("Ikke behandlet: en fejl i behandlingen (RuntimeError)") and "75" in line
+
+    async def gone(*_: object) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(pipeline, "handlers", lambda: (gone,))
+    result = ingest(cli, "-", stdin=plain(11))
+    assert result.exit_code == 75, (result.stdout, result.stderr)
+    assert result.stdout == "" and "kan ikke få forbindelse til databasen" in result.stderr
+    assert snapshot_url(cli.url) == before  # nothing recorded: the retry is handled afresh
+    monkeypatch.setattr(pipeline, "handlers", lambda: (StandIn(),))
+    result = ingest(cli, "-", stdin=plain(11))
+    assert result.exit_code == 0 and one_line(result.stdout).startswith("Behandlet: ")
+
+
+def test_ingest_exits_75_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
+    from tests.imap_server import free_port
+
+    env = {
+        "AARSHJUL_CONFIG": str(write_config(tmp_path)),
+        "DATABASE_URL": f"postgresql://127.0.0.1:{free_port()}/nowhere",
+    }
+    result = CliRunner().invoke(
+        build_cli(clock=CLOCK), ["mail", "ingest", "-"], env=env, input=plain(12)
+    )
+    assert result.exit_code == 75, (result.stdout, result.stderr)
+    assert "kan ikke få forbindelse til databasen" in result.stderr

@@ -76,9 +76,9 @@ def actor(by: str | None = None) -> str:
         return "cli"
 
 
-def fail(message: str, language: str) -> NoReturn:
+def fail(message: str, language: str, code: int = 1) -> NoReturn:
     typer.echo(f"{t(language, 'cli.error')}: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def run(
@@ -86,8 +86,11 @@ def run(
     body: Callable[[AppContext], Awaitable[int | None]],
     *,
     require_schema: bool = True,
+    unavailable_code: int = 1,
 ) -> None:
-    """Load the configuration, open the app, run ``body``; turn our errors into exit 1."""
+    """Load the configuration, open the app, run ``body``; turn our errors into exit 1
+    (an unreachable database into ``unavailable_code``: ``mail ingest`` says 75, so the
+    mail server that piped the message keeps it and tries again)."""
     from sqlalchemy.exc import DBAPIError
 
     from bot.services.app import open_app
@@ -110,12 +113,15 @@ def run(
         code = asyncio.run(go())
     except AarshjulError as exc:
         _trace_if_debug(state)
-        fail(error_text(exc, language, "cli"), language)
+        gone = exc.key == "db.unreachable"
+        fail(error_text(exc, language, "cli"), language, unavailable_code if gone else 1)
     except (DBAPIError, OSError) as exc:
         # The database went away mid-command (or refused us): one line, no traceback.
         _trace_if_debug(state)
         fail(
-            t(language, "db.unreachable", why=explain(exc, config.settings.database.url)), language
+            t(language, "db.unreachable", why=explain(exc, config.settings.database.url)),
+            language,
+            unavailable_code,
         )
     if code:
         raise typer.Exit(code)

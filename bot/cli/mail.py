@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
-from bot.cli.common import CliState, run
+from bot.cli.common import CliState, fail, run
 from bot.i18n import t, user_error
 from scheduler.errors import InputError
 
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 #: How much of a message too big to handle is kept to read its Message-ID.
 HEADER_BYTES = 64 * 1024
+#: sysexits.h EX_TEMPFAIL: the database is unreachable or a handler failed, so nothing
+#: was recorded; a mail server that piped the message keeps it and delivers it again
+#: later (Postfix's pipe and local, Exim, sendmail) instead of bouncing it to the sender.
+EX_TEMPFAIL = 75
 
 
 def register(app: typer.Typer, state: CliState) -> None:
@@ -41,18 +45,30 @@ def register(app: typer.Typer, state: CliState) -> None:
                 purge_raw,
                 refuse_unread,
             )
+            from storage.db import explain, unavailable
 
             limit = ctx.config.settings.inbound.max_bytes
             data, size = _read(file, limit)
-            if len(data) > limit:
-                outcome = await refuse_unread(ctx, header=_header(data), size=size, source="file")
-            else:
-                outcome = await handle_raw(ctx, data, "file")
-            await purge_raw(ctx)
+            try:
+                if len(data) > limit:
+                    header = _header(data)
+                    outcome = await refuse_unread(ctx, header=header, size=size, source="file")
+                else:
+                    outcome = await handle_raw(ctx, data, "file")
+                await purge_raw(ctx)
+            except Exception as exc:
+                if not unavailable(exc):
+                    raise
+                why = explain(exc, ctx.config.settings.database.url)
+                fail(t(ctx.language, "db.unreachable", why=why), ctx.language, EX_TEMPFAIL)
+            if outcome.kind == "error":  # a handler failed; nothing was recorded
+                error = str(outcome.params.get("error", ""))
+                typer.echo(t(ctx.language, "inbound.ingest.retry", error=error))
+                return EX_TEMPFAIL
             typer.echo(line_text(outcome, ctx.language))
             return 1 if outcome.disposition is Disposition.FAILED else 0
 
-        run(state, body)
+        run(state, body, unavailable_code=EX_TEMPFAIL)
 
 
 def _read(file: Path, limit: int) -> tuple[bytes, int]:
