@@ -19,7 +19,7 @@ from bot.runner import drain
 from bot.services.app import AppContext
 from bot.services.hearings import Actor
 from bot.services.inbound.imap import ImapReader
-from bot.services.inbound.message import Disposition
+from bot.services.inbound.message import Disposition, Outcome
 from bot.services.meetings import (
     cancel_meeting,
     meeting_view,
@@ -437,14 +437,28 @@ async def test_calendar_answers_racing_a_cancel_are_kept_only_if_before_it(
         kept = refused = 0
         for round_ in range(8):
             meeting = await invited_meeting(ctx, deliver=False)
+            # Every other round the cancel starts once one answer is in, the rest still
+            # racing it: so both orders happen however the machine's load favours one.
+            one_in = asyncio.Event()
 
-            async def cancel(meeting_id: int = meeting.meeting_id) -> None:
+            async def cancel(
+                meeting_id: int = meeting.meeting_id,
+                late: bool = round_ % 2 == 1,
+                one_in: asyncio.Event = one_in,
+            ) -> None:
+                if late:
+                    await one_in.wait()
                 async with ctx.db.transaction() as s:
                     await cancel_meeting(s, ctx, Actor("test"), meeting_id)
 
+            async def answer(raw: bytes, done: asyncio.Event = one_in) -> Outcome | None:
+                try:
+                    return await handle(ctx, raw)
+                finally:
+                    done.set()
+
             tasks = [
-                handle(ctx, reply("gmail_tentative.eml", who, "M", meeting.uid, 0))
-                for who in members
+                answer(reply("gmail_tentative.eml", who, "M", meeting.uid, 0)) for who in members
             ]
             tasks.insert(round_ % (len(members) + 1), cancel())
             outcomes = [o for o in await asyncio.gather(*tasks) if o is not None]
