@@ -12,6 +12,10 @@ passed; the employment-plan hearing (31 August) is near; the rest is to come.
   the share in work, since 2027-05) and a recommendation to the RBR sent and not
   answered.
 - ``lbr-delta`` is in another region (``rbr-syd``).
+
+``region_world(..., crowd=20)`` adds 20 more LBRs to ``rbr-nord`` (23 in all, as in a real
+region), each as busy as an LBR gets: both hearings with a share of answers, an open
+deviation and an unanswered recommendation in every row (the print test's worst case).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from bot.services.recommendations.agreeing import agree_at_meeting
 from bot.services.recommendations.drafting import RecommendationDraft, create_recommendation
 from bot.services.recommendations.sending import send_recommendation
 from scheduler.clock import FixedClock
-from storage.models import Person
+from storage.models import Hearing, HearingAnswer, HearingInvitee, Membership, Person
+from storage.recommendations import Recommendation
 from storage.results import ResultDeviation
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -103,17 +108,122 @@ rbr-syd,Sune Syd,sune@example.dk,DA,member,
 """
 
 
-def write_config(tmp_path: Path, *, smtp_port: int | None = None) -> Path:
+#: Municipalities with long names (the widest rows), for a region of 23 LBRs.
+CROWD = (
+    "Ringkøbing-Skjern", "Lyngby-Taarbæk", "Frederikshavn", "Hjørring", "Brønderslev",
+    "Jammerbugt", "Mariagerfjord", "Rebild", "Vesthimmerland", "Morsø", "Thisted", "Læsø",
+    "Aalborg", "Ikast-Brande", "Holstebro", "Struer", "Lemvig", "Skive", "Viborg",
+    "Herning", "Silkeborg", "Favrskov", "Norddjurs", "Syddjurs",
+)  # fmt: skip
+
+
+def crowd_keys(count: int) -> list[str]:
+    return [f"lbr-x{n:02d}" for n in range(count)]
+
+
+def write_config(tmp_path: Path, *, smtp_port: int | None = None, crowd: int = 0) -> Path:
     path = tmp_path / "config.toml"
+    extra = "".join(
+        f'\n[[councils]]\nkey = "{key}"\nkind = "LBR"\nname = "LBR {CROWD[n]}"\n'
+        'region = "rbr-nord"\n'
+        for n, key in enumerate(crowd_keys(crowd))
+    )
     path.write_text(
         CONFIG.format(
             backend="smtp" if smtp_port else "file",
             port=smtp_port or 25,
             folder=(tmp_path / "mail").as_posix(),
-        ),
+        )
+        + extra,
         encoding="utf-8",
     )
     return path
+
+
+def _crowd_members(count: int) -> str:
+    return "".join(
+        f"{key},Medlem {n}-{m} Østergård,x{n}.{m}@example.dk,LO,member,\n"
+        for n, key in enumerate(crowd_keys(count))
+        for m in range(3)
+    )
+
+
+async def fill_crowd(ctx: AppContext, count: int) -> None:
+    """Each added LBR: both hearings (one closed) with 2 of 3 answered, an open deviation
+    and a recommendation to the region sent and not answered."""
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        rbr = await get_council(s, "rbr-nord")
+        for key in crowd_keys(count):
+            council = await get_council(s, key)
+            events = {e.template_key: e for e in await year_events(s, council, YEAR)}
+            seats = (
+                await s.exec(select(Membership).where(Membership.council_id == council.id))
+            ).all()
+            for subject, template_key, deadline, closed in (
+                ("result_review", "result_review_hearing", date(2027, 6, 16), True),
+                ("employment_plan", "employment_plan_hearing", date(2027, 8, 31), False),
+            ):
+                hearing = Hearing(
+                    council_id=council.id,
+                    title=f"{subject} {key}",
+                    subject=subject,
+                    deadline=deadline,
+                    state="closed" if closed else "open",
+                    cycle_event_id=events[template_key].id,
+                    opened_by="test",
+                    opened_at=now,
+                    closed_at=now if closed else None,
+                    created_at=now,
+                    updated_at=now,
+                )
+                s.add(hearing)
+                await s.flush()
+                for i, seat in enumerate(seats):
+                    s.add(HearingInvitee(hearing_id=hearing.id, person_id=seat.person_id))
+                    if i < 2:
+                        s.add(
+                            HearingAnswer(
+                                hearing_id=hearing.id,
+                                person_id=seat.person_id,
+                                answered_by_id=seat.person_id,
+                                position="support",
+                                answered_at=now,
+                                created_at=now,
+                                updated_at=now,
+                            )
+                        )
+            s.add(
+                ResultDeviation(
+                    council_id=council.id,
+                    region_id=rbr.id,
+                    measure="in_work",
+                    since_period="2027-05",
+                    last_period="2027-07",
+                    value=41.0,
+                    group_mean=50.0,
+                    difference=-9.0,
+                    percent=-18.0,
+                    periods=3,
+                    threshold_kind="percent",
+                    threshold=10.0,
+                    state="open",
+                    found_at=now,
+                    updated_at=now,
+                )
+            )
+            s.add(
+                Recommendation(
+                    from_council_id=council.id,
+                    to_council_id=rbr.id,
+                    title="Særligt fokus på de langtidsledige og de unges resultater",
+                    state="sent",
+                    created_by="test",
+                    sent_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
 
 
 async def _person(ctx: AppContext, email: str) -> Person:
@@ -129,11 +239,12 @@ async def _event_id(ctx: AppContext, council_key: str, template_key: str) -> int
     return next(e.id for e in events if e.template_key == template_key and e.id)
 
 
-async def populate(ctx: AppContext, clock: FixedClock) -> None:
+async def populate(ctx: AppContext, clock: FixedClock, crowd: int = 0) -> None:
     """The three LBRs' states (see the module's docstring)."""
+    members = (MEMBERS + _crowd_members(crowd)).encode()
     async with ctx.db.transaction() as s:
         await sync_councils(s, ctx.config.settings.councils, now=clock.now(), actor="test")
-        report = await import_members(s, MEMBERS.encode(), now=clock.now(), actor="test")
+        report = await import_members(s, members, now=clock.now(), actor="test")
         assert report.rejected == 0, report
         for council in await list_councils(s):
             await instantiate_year(
@@ -232,12 +343,19 @@ async def populate(ctx: AppContext, clock: FixedClock) -> None:
 
 @asynccontextmanager
 async def region_world(
-    database_url: str, tmp_path: Path, *, smtp_port: int | None = None, **environ: str
+    database_url: str,
+    tmp_path: Path,
+    *,
+    smtp_port: int | None = None,
+    crowd: int = 0,
+    **environ: str,
 ) -> AsyncIterator[tuple[AppContext, FixedClock]]:
-    write_config(tmp_path, smtp_port=smtp_port)
+    write_config(tmp_path, smtp_port=smtp_port, crowd=crowd)
     config = load_config(environ={"DATABASE_URL": database_url, **environ}, cwd=tmp_path)
     clock = FixedClock(NOW)
     async with open_app(config, clock) as ctx:
         await ctx.db.upgrade()
-        await populate(ctx, clock)
+        await populate(ctx, clock, crowd)
+        if crowd:
+            await fill_crowd(ctx, crowd)
         yield ctx, clock

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.runner import drain
+from bot.services.overview.share import overview_token
 from tests.browser import ARTIFACTS, axe_script, chromium, chromium_path
 from tests.overview_world import region_world
 from tests.servers import SlackStandIn, SmtpStandIn
@@ -172,4 +173,45 @@ async def test_an_lbr_member_signs_in_by_e_mail_in_chromium(
         response = await again.goto(link.group(1))
         assert response is not None and response.status == 400
         await other.close()
+        await context.close()
+
+
+async def test_a_region_of_23_busy_lbrs_prints_on_one_a4_landscape_page(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A real region's size (RBR Nord has 3 + 20 LBRs here), every added row as tall as a
+    row gets (answer shares, a deviation, a recommendation), in Danish and English."""
+    chromium_path()
+    async with (
+        region_world(database_url, tmp_path, crowd=20) as (ctx, _clock),
+        serving(ctx) as base,
+        chromium() as browser,
+    ):
+        async with ctx.db.transaction() as s:
+            _, token = await overview_token(s, ctx, "rbr-nord", rotate=False, actor="t")
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await context.new_page()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        db = "pg" if "postgresql" in database_url else "sqlite"
+        for lang in ("da", "en"):
+            await page.emulate_media(media="screen")
+            response = await page.goto(f"{base}/overview/rbr-nord?token={token}&lang={lang}")
+            assert response is not None and response.status == 200
+            assert await page.locator("tbody tr").count() == 23
+            shares = await page.locator("td .share").count()
+            assert shares == 2 * 20 + 3, shares  # the added rows' two hearings each
+            await page.emulate_media(media="print")
+            # Laid out as on the paper (297 mm less the 6 mm margins, at 96 px per inch):
+            # no cell's text runs out of its cell.
+            await page.set_viewport_size({"width": 1077, "height": 760})
+            spilt = await page.evaluate(
+                """() => [...document.querySelectorAll('th, td')]
+                    .filter(c => c.scrollWidth > c.clientWidth + 1)
+                    .map(c => c.innerText)"""
+            )
+            assert spilt == [], (lang, spilt[:3])
+            pdf = await page.pdf(format="A4", landscape=True, print_background=True)
+            (ARTIFACTS / f"overview-23-{lang}-{db}.pdf").write_bytes(pdf)
+            assert _pdf_pages(pdf) == 1, (lang, _pdf_pages(pdf))
+            await page.set_viewport_size({"width": 1280, "height": 900})
         await context.close()
