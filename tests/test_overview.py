@@ -167,6 +167,13 @@ def test_region_overview_cli_text_csv_json(database_url: str, tmp_path: Path) ->
     }
     assert got == {k: dict(v) for k, v in EXPECTED.items()}
     assert data["councils"][0]["cells"]["result_review"]["answered"] == 2
+    # --year: 2028 is not laid out yet, so no LBR has a cell in it.
+    later = json.loads(
+        cli.ok("region", "overview", "--council", "rbr-nord", "--year", "2028", "--format", "json")
+    )
+    assert later["year"] == 2028 and [c["council"] for c in later["councils"]] == list(EXPECTED)
+    assert all(v is None for c in later["councils"] for v in c["cells"].values()), later
+    cli.refused("region", "overview", "--council", "rbr-nord", "--year", "27", says=("27",))
     out = cli.ok("region", "overview", "--council", "rbr-nord", "--format", "csv")
     rows = list(csv.reader(io.StringIO(out)))
     assert len(rows) == 1 + 3 and rows[0][0] == "nøgle" and rows[0][1] == "LBR"
@@ -339,6 +346,21 @@ async def test_signing_in_with_an_e_mailed_link(
             assert r.status == 403 and "LBR Delta" not in await r.text()
         async with http.get(f"{base}/council/lbr-delta") as r:
             assert r.status == 403 and "Dan Delta" not in await r.text()
+        # The sign-out form carries the session's CSRF token; a post without it (a
+        # forged form on another site) signs nobody out.
+        async with http.post(f"{base}/signout", data={"csrf": "forged"}) as r:
+            assert r.status == 403
+        async with http.get(f"{base}/overview/rbr-nord") as r:
+            page = await r.text()
+            assert r.status == 200 and "LBR Beta" in page
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        async with http.post(
+            f"{base}/signout", data={"csrf": csrf.group(1)}, allow_redirects=False
+        ) as r:
+            assert r.status == 302 and r.headers["Location"] == "/signin"
+        async with http.get(f"{base}/overview/rbr-nord") as r:
+            assert str(r.url.path) == "/signin" and "LBR Beta" not in await r.text()
         async with _browser() as other:
             # The link is used up; a second click (or a leaked copy) opens nothing.
             async with other.get(link, allow_redirects=False) as r:
@@ -376,6 +398,53 @@ async def test_an_lbr_member_sees_only_their_council(
                 assert "LBR Beta" not in body.replace("/council/lbr-alfa", "")
 
 
+async def test_secretaries_see_what_their_councils_members_see(
+    database_url: str, tmp_path: Path, smtp: SmtpStandIn
+) -> None:
+    async with (
+        region_world(database_url, tmp_path, smtp_port=smtp.port) as (ctx, _clock),
+        serving(ctx) as base,
+    ):
+        async with _browser() as http:  # the RBR's secretary: the region and its LBRs
+            link = await _sign_in_by_mail(
+                http, base, ctx, smtp, "rune@example.dk", "/overview/rbr-nord"
+            )
+            async with http.get(link) as r:
+                page = await r.text()
+                assert r.status == 200 and str(r.url.path) == "/overview/rbr-nord"
+                assert "LBR Gamma" in page and page.count('data-state="late"') == 4
+            async with http.get(f"{base}/council/lbr-gamma") as r:
+                assert r.status == 200 and "LBR Gamma" in await r.text()
+            for path in ("/overview/rbr-syd", "/council/lbr-delta"):
+                async with http.get(base + path) as r:
+                    assert r.status == 403 and "Delta" not in await r.text(), path
+        async with _browser() as http:  # an LBR's secretary: that council only
+            link = await _sign_in_by_mail(
+                http, base, ctx, smtp, "sara@example.dk", "/council/lbr-alfa"
+            )
+            async with http.get(link) as r:
+                page = await r.text()
+                assert r.status == 200 and str(r.url.path) == "/council/lbr-alfa"
+                assert "Beskæftigelsesplan 2028" in page and "Cecilie Åby" in page
+            for path in ("/overview/rbr-nord", "/council/lbr-beta"):
+                async with http.get(base + path) as r:
+                    assert r.status == 403 and "Bodil" not in await r.text(), path
+        # App Home: the region's section for the RBR's secretary, none for the LBR's.
+        from sqlmodel import select
+
+        from bot.handlers.home_region import region_blocks
+        from storage.models import Person
+
+        async with ctx.db.session() as s:
+            rune, sara = [
+                (await s.exec(select(Person).where(Person.email == e))).one()
+                for e in ("rune@example.dk", "sara@example.dk")
+            ]
+            home = json.dumps(await region_blocks(ctx, s, rune, "da", "https://x.dk"))
+            assert "RBR Nord 2027: 3 LBR" in home and "LBR Beta" in home
+            assert await region_blocks(ctx, s, sara, "da", "https://x.dk") == []
+
+
 async def test_an_expired_link_an_unknown_address_and_a_missing_csrf_token(
     database_url: str, tmp_path: Path, smtp: SmtpStandIn
 ) -> None:
@@ -385,6 +454,14 @@ async def test_an_expired_link_an_unknown_address_and_a_missing_csrf_token(
         _browser() as http,
     ):
         link = await _sign_in_by_mail(http, base, ctx, smtp, "gitte@example.dk")
+        fresh_link = await _sign_in_by_mail(http, base, ctx, smtp, "bo@example.dk")
+        # Valid for 15 minutes: at 14:59 it opens a session, after 15 it is refused.
+        clock.set(NOW + timedelta(minutes=14, seconds=59))
+        async with _browser() as other, other.get(fresh_link, allow_redirects=False) as r:
+            assert r.status == 302 and "aarshjul_session=" in r.headers["Set-Cookie"]
+        clock.set(NOW + timedelta(minutes=15, seconds=1))
+        async with http.get(link, allow_redirects=False) as r:
+            assert r.status == 400 and "Set-Cookie" not in r.headers
         clock.set(NOW + timedelta(minutes=16))
         async with http.get(link, allow_redirects=False) as r:
             assert r.status == 400
