@@ -97,6 +97,11 @@ async def test_the_hearing_docx_holds_every_answer_exactly_and_goes_with_the_clo
             "Svar": "2 af 2 (heraf 1 for sent)",
         }
         assert "Gør indsigelse (1)" in joined and "Støtter med bemærkninger (1)" in joined
+        # Each answer under the member's name and organisation, in its position's group,
+        # followed by its text.
+        assert text.index("Støtter med bemærkninger (1)") < text.index("Anne Andersen (DA)")
+        assert text.index("Anne Andersen (DA)") < text.index(ANNE)
+        assert text.index("Gør indsigelse (1)") < text.index("Bo Berg (LO)") < text.index(BO)
         assert any("FOR SENT" in p and "afgivet af suppleant Rita Region" in p for p in text)
         assert any("på organisationens vegne" in p for p in text)
         # Who did not answer: nobody else is heard in this council but the two.
@@ -148,6 +153,12 @@ def test_hearing_export_docx_on_the_command_line(database_url: str, tmp_path: Pa
     assert cli.ok("hearing", "export", "1", "--format", "docx", "--out", str(out)) == ""
     text = "\n".join(paragraphs(out.read_bytes()))
     assert "Høringssvar: Resultatrevision – Ærø" in text and "Har ikke svaret (4)" in text
+    # Who did not answer: each by name and organisation, after the heading.
+    missing = paragraphs(out.read_bytes())
+    after = missing[missing.index("Har ikke svaret (4)") + 1 :]
+    assert after[:4] == [
+        "Anne Andersen (DA)", "Bo Berg (LO)", "Carl Clausen (KL)", "Dorte Dahl (DH)",
+    ]  # fmt: skip
     # Without --out the bytes go to stdout (a pipe here), the same document.
     result = cli("hearing", "export", "1", "--format", "docx")
     assert result.exit_code == 0

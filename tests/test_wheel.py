@@ -88,6 +88,14 @@ SAMPLE = [
 
 
 def test_marks_sit_at_their_dates_angles_and_the_rest_of_the_ring_is_empty() -> None:
+    # The sampling helper's geometry is the test's own: 0 degrees (1 January) straight
+    # up from the centre, 90 to its right (clockwise), so marks found where it points
+    # sit with January at the top.
+    centre = SIZE // 2
+    column, row = pixel_of(0.0, 0.5)
+    assert abs(column - centre) <= 1 and row < centre - SIZE // 8
+    column, row = pixel_of(90.0, 0.5)
+    assert column > centre + SIZE // 8 and abs(row - centre) <= 1
     png = draw_wheel(SAMPLE, year=2027, today=date(2027, 4, 1), title="LBR Gribskov")
     assert check_marks(png, SAMPLE, 2027) == 8
     picture = Image.open(io.BytesIO(png)).convert("RGB")
