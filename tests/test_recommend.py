@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.config import load_config
+from bot.i18n import error_text
 from bot.runner import drain
 from bot.services.app import AppContext, open_app
 from bot.services.hearings import Actor
@@ -330,9 +331,7 @@ async def test_an_outsider_or_a_member_cannot_create_agree_or_send(
         for who in (bo, sara, rita):
             with pytest.raises(PermissionDenied) as info:
                 await agree_at_meeting(ctx, who, 1, date(2026, 11, 20))
-            assert "kun sekretariatet for LBR Test" in str(
-                info.value.key and "kun sekretariatet for LBR Test"
-            )
+            assert "kun sekretariatet for LBR Test" in error_text(info.value, "da")
         with pytest.raises(PermissionDenied):
             await create_recommendation(
                 ctx, bo, RecommendationDraft("lbr-test", "rbr-test", "T", "Tekst")
