@@ -473,3 +473,65 @@ def test_check_and_show_as_tables(database_url: str, tmp_path: Path) -> None:
     back = cli.ok("results", "check", "--period", "2026M10")
     assert "2026-10" in back and "2026-09" in back and "beskeder" not in back
     cli.refused("results", "check", "--period", "2026-13", says=("'2026-13' er ikke en periode",))
+
+
+async def test_the_chart_is_the_last_24_periods_against_the_group_with_the_band_in_danish(
+    world: tuple[Cli, AppContext], tmp_path: Path
+) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PolyCollection
+
+    from bot.config import MeasureConfig, ResultsThresholdConfig
+    from bot.services.results.chart import Comparison, chart_figure, draw_from_data
+
+    cli, ctx = world
+    earlier = [f"2024M{m:02d}" for m in range(6, 12)]  # 30 months in all
+    data = tmp_path / "jobindsats.csv"
+    data.write_bytes(fixture_csv(earlier) + fixture_csv().split(b"\r\n", 1)[1])
+    assert "720 tilføjet" in (await _run(cli, "results", "import", str(data))).stdout
+    async with ctx.db.session() as session:
+        row = await session.scalar(select(ResultDeviation))
+    assert row is not None and row.chart is not None
+    stored = json.loads(row.chart)
+    series = [c[0] for c in stored["series"]]
+    assert len(series) == 24 and series[0] == "2024-12" and series[-1] == "2026-11"
+    # The jobcentre's own figures, the others' mean (without it) and range.
+    assert [c[1] for c in stored["series"]] == [figure(DRIFTER, "ledighed", i) for i in range(24)]
+    last = [figure(k, "ledighed", 23) for k in JOBCENTRES if k != DRIFTER]
+    mean_low_high = [sum(last) / len(last), min(last), max(last)]
+    assert stored["series"][-1][2:5] == pytest.approx(mean_low_high)
+    width, height = _png_size(draw_from_data(row.chart))
+    assert width >= 1200 and height >= 700
+
+    drawn = chart_figure(
+        [Comparison(*c) for c in stored["series"]],
+        jobcentre=stored["jobcentre"],
+        group=stored["group"],
+        measure=MeasureConfig.model_validate(stored["measure"]),
+        threshold=ResultsThresholdConfig.model_validate(stored["threshold"]),
+        language="da",
+        since=stored["since"],
+    )
+    assert isinstance(drawn.canvas, FigureCanvasAgg)
+    (ax,) = drawn.axes
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == [
+        "Spænd i Klynge 1 (laveste–højeste)",
+        "Gruppens gennemsnit (uden jobcenteret selv)",
+        "Uden for tærsklen",
+        "Jobby 3",
+        "Periode uden for tærsklen",
+    ], legend
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["Jobby 3"].get_ydata()) == [c[1] for c in stored["series"]]
+    mean = list(lines["Gruppens gennemsnit (uden jobcenteret selv)"].get_ydata())
+    assert mean == [c[2] for c in stored["series"]]
+    # The threshold line: 10 % above the mean (lower unemployment is better).
+    (edge,) = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert list(edge.get_ydata()) == pytest.approx([m * 1.1 for m in mean])
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2  # the group's range and the band beyond the threshold
+    assert ax.get_xlabel() == "Periode" and ax.get_ylabel() == "Ledighed (pct.)"
+    assert "tærskel 10 %" in ax.get_title()
+    ticks = [tick.get_text() for tick in ax.get_xticklabels()]
+    assert ticks[0] == "dec. 2024" and "okt. 2025" in ticks

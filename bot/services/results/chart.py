@@ -7,11 +7,15 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+from typing import TYPE_CHECKING
 
 from bot.config import MeasureConfig, ResultsThresholdConfig
 from bot.i18n import t
 from bot.services.results.check import Comparison
 from bot.services.results.periods import period_label
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: 12 x 7 inches at 110 dpi: 1320 x 770 pixels.
 WIDTH_IN, HEIGHT_IN, DPI = 12.0, 7.0, 110
@@ -38,6 +42,32 @@ def draw_chart(
     since: str | None = None,
 ) -> bytes:
     """The chart as PNG bytes (at least 1200 x 700 pixels)."""
+    figure = chart_figure(
+        series,
+        jobcentre=jobcentre,
+        group=group,
+        measure=measure,
+        threshold=threshold,
+        language=language,
+        since=since,
+    )
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
+    figure.clear()
+    return out.getvalue()
+
+
+def chart_figure(
+    series: list[Comparison],
+    *,
+    jobcentre: str,
+    group: str,
+    measure: MeasureConfig,
+    threshold: ResultsThresholdConfig,
+    language: str = "da",
+    since: str | None = None,
+) -> Figure:
+    """The chart's figure on an Agg canvas (what :func:`draw_chart` saves)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -120,10 +150,7 @@ def draw_chart(
     # A fixed place and margins: "best" and tight_layout cost more than the drawing.
     ax.legend(loc="upper left", fontsize=9)
     figure.subplots_adjust(left=0.07, right=0.98, top=0.93, bottom=0.14)
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
-    figure.clear()
-    return out.getvalue()
+    return figure
 
 
 def _number(value: float, language: str) -> str:
