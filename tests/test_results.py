@@ -248,8 +248,10 @@ async def test_a_drifting_jobcentre_is_alerted_once_with_its_chart(
     assert len(posts) == 2
     texts = [json.dumps(c.args, ensure_ascii=False) for c in posts]
     assert all("Jobby 3" in text and "Ledighed" in text for text in texts)
-    assert any("skriftlig aftale" in text and "rådgivningsfunktion" in text for text in texts)
-    assert all("Regionsdirektør Rikke Rask" in text for text in texts)
+    # What the RBR may do, the threshold and when and with whom it was agreed: in each.
+    assert all("skriftlig aftale" in text and "rådgivningsfunktion" in text for text in texts)
+    assert all("Regionsdirektør Rikke Rask" in text and "10 %" in text for text in texts)
+    assert all("15. januar 2026" in text for text in texts)
     shared = slack.uploads.shared()
     assert len(shared) == 2
     for file in shared:
@@ -262,6 +264,7 @@ async def test_a_drifting_jobcentre_is_alerted_once_with_its_chart(
         assert "RBR Test" in str(parsed["From"]) and parsed["Reply-To"] == "rbr@example.dk"
         body = parsed.get_body(("plain",))
         assert body is not None and "Regionsdirektør Rikke Rask" in body.get_content()
+        assert "15. januar 2026" in body.get_content() and "skriftlig aftale" in body.get_content()
         (png,) = [p for p in parsed.iter_attachments() if p.get_content_type() == "image/png"]
         width, height = _png_size(png.get_content())
         assert width >= 1200 and height >= 700
