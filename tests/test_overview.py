@@ -136,6 +136,34 @@ async def test_the_overview_of_a_region_with_three_lbrs(database_url: str, tmp_p
     assert alfa.deviations == [] and alfa.recommendations == []
 
 
+async def test_an_answered_recommendation_and_an_ended_deviation_leave_the_overview(
+    database_url: str, tmp_path: Path
+) -> None:
+    from sqlmodel import select
+
+    from bot.services.hearings import Actor
+    from bot.services.recommendations.sending import answer_recommendation
+    from storage.results import ResultDeviation
+
+    async with region_world(database_url, tmp_path) as (ctx, _clock):
+        async with ctx.db.session() as s:
+            view = await region_overview(s, "rbr-nord", YEAR, today=ctx.today(), tz=ctx.tz)
+        beta = view.rows[1]
+        assert beta.key == "lbr-beta" and len(beta.recommendations) == len(beta.deviations) == 1
+        await answer_recommendation(
+            ctx, Actor("test"), beta.recommendations[0].id, "Regionen tager det op."
+        )
+        async with ctx.db.transaction() as s:
+            for row in (await s.exec(select(ResultDeviation))).all():
+                row.state = "ended"
+                s.add(row)
+        async with ctx.db.session() as s:
+            view = await region_overview(s, "rbr-nord", YEAR, today=ctx.today(), tz=ctx.tz)
+        assert [(r.key, r.recommendations, r.deviations) for r in view.rows] == [
+            (key, [], []) for key in EXPECTED
+        ]
+
+
 class RegionCli(Cli):
     """The CLI with the region world's clock (20 August 2027)."""
 
