@@ -558,6 +558,50 @@ async def test_sign_in_with_slack_through_the_stand_ins_openid_endpoints(
                     assert r.status == 400
 
 
+async def test_sign_in_with_slack_refuses_a_foreign_nonce_and_an_unverified_e_mail(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    environ = {
+        "SLACK_API_URL": slack.base_url,
+        "SLACK_CLIENT_ID": slack.oidc_client[0],
+        "SLACK_CLIENT_SECRET": slack.oidc_client[1],
+        "AARSHJUL_WEB_SECRET": "a-test-secret-of-enough-length",
+    }
+    async with region_world(database_url, tmp_path, **environ) as (ctx, _clock):
+        object.__setattr__(ctx.config.settings.web, "slack_authorize_url", slack.authorize_url)
+        async with serving(ctx) as base:
+            object.__setattr__(ctx.config.settings.web, "public_url", base)
+            slack.oidc_next_user = {"id": "U0RITA001", "email": "rita@example.dk"}
+            async with _browser() as http:
+                # Slack's answer carries a nonce that is not the one this browser was given
+                # (a code obtained for another sign-in): no session.
+                async with http.get(f"{base}/signin/slack", allow_redirects=False) as r:
+                    authorize = urlsplit(r.headers["Location"])
+                query = {k: v[0] for k, v in parse_qs(authorize.query).items()}
+                assert query["nonce"] and query["state"]
+                query["nonce"] = "someone-elses-nonce"
+                forged = authorize._replace(query=urlencode(query)).geturl()
+                async with http.get(forged, allow_redirects=False) as r:
+                    callback = r.headers["Location"]
+                async with http.get(callback, allow_redirects=False) as r:
+                    assert r.status == 400 and "Set-Cookie" not in r.headers
+                async with http.get(f"{base}/overview/rbr-nord") as r:
+                    assert str(r.url.path) == "/signin"
+                assert slack.calls_to("openid.connect.token")[-1].ok  # Slack said yes
+            async with _browser() as http:
+                # A Slack account not on record whose e-mail Slack has not verified is not
+                # taken for the member with that address.
+                slack.oidc_next_user = {
+                    "id": "UNOTRITA",
+                    "email": "rita@example.dk",
+                    "email_verified": False,
+                }
+                async with http.get(f"{base}/signin/slack?next=/overview/rbr-nord") as r:
+                    assert r.status == 403 and "LBR Gamma" not in await r.text()
+
+
 async def test_app_home_shows_the_region_to_its_rbr_members_only(
     database_url: str, tmp_path: Path
 ) -> None:
