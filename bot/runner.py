@@ -171,6 +171,18 @@ async def _refresh(ctx: AppContext, event: str) -> None:
     )
 
 
+async def daily_jobs(ctx: AppContext) -> None:
+    """What ``aarshjul run`` does once a day: plan the cycle's reminders, then check the
+    results for deviations (an import without a check, a threshold changed)."""
+    await _refresh(ctx, "daily-plan")
+    try:
+        from bot.services.results.alerts import daily_check
+
+        await daily_check(ctx)
+    except Exception:
+        log.exception("checking the results for deviations")
+
+
 async def drain(ctx: AppContext, *, worker_id: str | None = None) -> RunReport:
     """Deliver everything due now, taking over rows of dead workers (at once when their
     process is gone from this host, else once their heartbeat is too old), and return
@@ -274,13 +286,7 @@ async def serve(
             return await worker.next_wakeup()
 
         async def daily() -> None:
-            await _refresh(ctx, "daily-plan")
-            try:
-                from bot.services.results.alerts import daily_check
-
-                await daily_check(ctx)
-            except Exception:
-                log.exception("checking the results for deviations")
+            await daily_jobs(ctx)
 
         o = ctx.config.settings.outbox
         timer = Timer(
