@@ -544,3 +544,29 @@ async def test_votes_at_once_agree_exactly_once(database_url: str, tmp_path: Pat
             ("anne@example.dk", "skipped"),
             ("bo@example.dk", "skipped"),
         }
+
+
+async def test_answer_days_from_the_configuration_time_the_reminder_and_the_escalation(
+    database_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        CONFIG.format(port=2525) + "\n[recommendations]\nanswer_days = 3\nescalate_days = 2\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "members.csv").write_text(MEMBERS, encoding="utf-8")
+    cli = Cli(database_url, config, SLACK_BOT_TOKEN=None)
+    await ok(cli, "init")
+    await ok(cli, "members", "import", str(tmp_path / "members.csv"))
+    await ok(cli, *CREATE)
+    await ok(cli, "recommendation", "agree", "1", "--meeting", "2026-11-20")
+    assert "3 arbejdsdage" in await ok(cli, "recommendation", "send", "1")
+    async with app_at(cli, CLOCK.now()) as ctx, ctx.db.session() as s:
+        query = select(OutboxMessage).where(OutboxMessage.source == "recommendation:1")
+        rows = (await s.execute(query)).scalars().all()
+    # Sent Monday 23 November: reminded Thursday 26th, escalated Monday 30th, at 08:00.
+    assert sorted({r.due_at.replace(tzinfo=UTC) for r in rows}) == [
+        local(2026, 11, 26, 8, 0),
+        local(2026, 11, 30, 8, 0),
+    ]
+    assert len(rows) == 5  # two reminders, three escalations
