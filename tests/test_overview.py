@@ -164,6 +164,20 @@ async def test_an_answered_recommendation_and_an_ended_deviation_leave_the_overv
         ]
 
 
+async def test_the_overview_csv_keeps_every_cell_inert(database_url: str, tmp_path: Path) -> None:
+    from bot.services.overview.export import overview_csv
+
+    async with region_world(database_url, tmp_path) as (ctx, _clock), ctx.db.session() as s:
+        view = await region_overview(s, "rbr-nord", YEAR, today=ctx.today(), tz=ctx.tz)
+    view.rows[0].name = '=HYPERLINK("https://evil.example","LBR Alfa")'
+    view.rows[1].name = "+45 LBR Beta"
+    rows = list(csv.reader(io.StringIO(overview_csv(view, "da"))))
+    assert len(rows) == 1 + 3
+    assert rows[1][1] == '\'=HYPERLINK("https://evil.example","LBR Alfa")'
+    assert rows[2][1] == "'+45 LBR Beta" and rows[3][1] == "LBR Gamma"
+    assert not any(cell[:1] in "=+-@\t\r" for row in rows for cell in row if cell)
+
+
 class RegionCli(Cli):
     """The CLI with the region world's clock (20 August 2027)."""
 

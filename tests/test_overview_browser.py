@@ -79,6 +79,9 @@ async def test_the_overview_in_chromium_signed_in_with_slack(
         page = await context.new_page()
         await page.goto(f"{base}/overview/rbr-nord")
         assert page.url.startswith(f"{base}/signin")
+        assert "RBR Nord" not in await page.inner_text("body")  # the sign-in page, no data
+        signin_serious = await _axe(page)  # the first page anyone sees is accessible too
+        assert signin_serious == [], [(v["id"], v["help"]) for v in signin_serious]
         await page.get_by_role("link", name="Log ind med Slack").click()
         await page.wait_for_url(f"{base}/overview/rbr-nord")
         assert await page.title() == "Oversigt over RBR Nord 2027"
