@@ -151,3 +151,49 @@ async def test_agenda_in_slack(database_url: str, tmp_path: Path, slack: SlackSt
         assert [i.title for i in items] == ["Budget & <mål> 2027"]
         _, _, _, name = await w.command("USOFIE01", "/agenda", "")
         assert "/agenda show" in (await w.response(name))["text"]
+
+
+async def test_the_region_adds_its_remark_with_slash_agenda(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    from bot.services.agendas.items import open_agenda
+    from tests.test_recommend_slack import with_the_region
+
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=CPH).astimezone(UTC)
+    async with slack_world(database_url, tmp_path, start, slack) as w:
+        await with_the_region(w, slack)
+        # A member of the LBR (not its secretary, not the region's) is refused.
+        before = await snapshot(w.ctx.db)
+        _, _, _, name = await w.command("UBO00001", "/agenda", "add lbr-test Råd | Tekst")
+        assert "sekretariat" in (await w.response(name))["text"]
+        assert await snapshot(w.ctx.db) == before
+        # The RBR's secretary: kept for the LBR's next meeting, none planned yet.
+        status, _, took, name = await w.command(
+            "URITA001", "/agenda", "add lbr-test Regionens råd om unge | Fokus på de 18-29-årige."
+        )
+        assert status == 200 and took < 3
+        assert "næste møde" in (await w.response(name))["text"]
+        async with w.ctx.db.session() as s:
+            (item,) = (await s.execute(select(AgendaItem))).scalars().all()
+        assert (item.kind, item.meeting_id, item.title, item.text) == (
+            "remark",
+            None,
+            "Regionens råd om unge",
+            "Fokus på de 18-29-årige.",
+        )
+        async with w.ctx.db.transaction() as s:
+            view = await create_meeting(
+                s,
+                w.ctx,
+                Actor("test"),
+                MeetingDraft(
+                    council_keys=("lbr-test",),
+                    title="Rådsmøde",
+                    start=parse_local("2026-12-07 14:00", w.ctx, "--start"),
+                    end=parse_local("2026-12-07 16:00", w.ctx, "--end"),
+                ),
+            )
+            agenda = await open_agenda(s, w.ctx, Actor("test"), view.meeting.id or 0)
+        assert [(i.kind, i.title) for i in agenda.items][:1] == [
+            ("remark", "Regionens råd om unge")
+        ]
