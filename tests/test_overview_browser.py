@@ -170,6 +170,24 @@ async def test_an_lbr_member_signs_in_by_e_mail_in_chromium(
         response = await page.goto(f"{base}/overview/rbr-nord")
         assert response is not None and response.status == 403
         assert "LBR Beta" not in await page.inner_text("body")
+        # On a phone, under the page's real Content-Security-Policy: the council's page
+        # fits the width and its wheel is shown.
+        phone = await browser.new_context(viewport={"width": 390, "height": 844})
+        await phone.add_cookies(await context.cookies())
+        small = await phone.new_page()
+        await small.goto(f"{base}/council/lbr-alfa")
+        await small.wait_for_load_state("load")
+        assert "Cecilie Åby" in await small.inner_text("body")
+        shape = await small.evaluate(
+            """() => ({
+              overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+              wheel: document.querySelector('img').naturalWidth,
+              shown: document.querySelector('img').getBoundingClientRect().width,
+            })"""
+        )
+        assert shape["overflow"] <= 0 and shape["wheel"] > 0, shape
+        assert 0 < shape["shown"] <= 390, shape
+        await phone.close()
         # The same link a second time opens nothing.
         other = await browser.new_context()
         again = await other.new_page()
