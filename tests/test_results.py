@@ -542,3 +542,31 @@ async def test_the_chart_is_the_last_24_periods_against_the_group_with_the_band_
     assert "tærskel 10 %" in ax.get_title()
     ticks = [tick.get_text() for tick in ax.get_xticklabels()]
     assert ticks[0] == "dec. 2024" and "okt. 2025" in ticks
+
+
+async def test_a_new_deviation_after_one_ended_is_alerted_once_more(
+    world: tuple[Cli, AppContext], tmp_path: Path
+) -> None:
+    cli, ctx = world
+    data = tmp_path / "jobindsats.csv"
+    data.write_bytes(fixture_csv())
+    await _run(cli, "results", "import", str(data))
+    data.write_bytes(fixture_csv(["2026M12"], {(DRIFTER, "ledighed", "2026M12"): "5,0"}))
+    assert "0 nye, 1 ophørt" in (await _run(cli, "results", "import", str(data))).stdout
+    drift = {(DRIFTER, "ledighed", m): "6,0" for m in ("2027M01", "2027M02")}
+    data.write_bytes(fixture_csv(["2027M01", "2027M02"], drift))
+    again = await _run(cli, "results", "import", str(data))
+    assert "1 nye, 0 ophørt; 5 beskeder i kø" in again.stdout, again.stdout
+    found = await _outbox(ctx, "results.deviation.found")
+    assert len(found) == 10 and len({r.key for r in found}) == 10
+    assert sum(":ledighed:2027-01/" in r.key for r in found) == 5  # keyed by its start
+    async with ctx.db.session() as session:
+        rows = (
+            (await session.execute(select(ResultDeviation).order_by(col(ResultDeviation.id))))
+            .scalars()
+            .all()
+        )
+    assert [(r.since_period, r.state) for r in rows] == [("2026-09", "ended"), ("2027-01", "open")]
+    checked = await _run(cli, "results", "check", "--json")
+    (only,) = json.loads(checked.stdout[: checked.stdout.rindex("]") + 1])
+    assert (only["since"], only["period"]) == ("2027-01", "2027-02")
