@@ -331,6 +331,9 @@ async def test_without_a_session_every_page_is_the_sign_in(
                 page = await r.text()
                 assert r.status == 200 and str(r.url.path) == "/signin", path
                 assert "LBR Alfa" not in page and "Anna" not in page
+        # The council's wheel needs the page's access too: no picture without a session.
+        async with http.get(base + "/council/lbr-alfa/wheel.png", allow_redirects=False) as r:
+            assert r.status == 404 and not (await r.read()).startswith(b"\x89PNG")
         # A forged cookie is no session.
         http.cookie_jar.update_cookies({"aarshjul_session": "eyJwaWQiOjF9.AAAA"})
         async with http.get(base + "/overview/rbr-nord") as r:
