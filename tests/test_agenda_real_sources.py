@@ -88,5 +88,9 @@ async def test_the_agenda_holds_what_import_check_and_send_made(
     agendas = [m for m in mails if "Dagsorden" in str(m["Subject"])]
     assert sorted(str(m["To"]) for m in agendas) == ["anne@example.dk", "bo@example.dk"]
     for mail in agendas:
+        # The meeting's invitation facts (when) with the items, in the text too.
+        body = mail.get_body(("plain",)).get_content()
+        assert "7. december 2026" in body and "14:00" in body
+        assert all(i["title"] in body for i in items)
         (file,) = [p for p in mail.iter_attachments() if p.get_filename().endswith(".docx")]
         assert headings(file.get_content()) == expected
