@@ -209,6 +209,34 @@ async def test_keep_raw_days_zero_keeps_no_raw(database_url: str, tmp_path: Path
         assert row.raw is None and row.sha256 is not None
 
 
+async def test_parsing_a_slow_message_does_not_hold_up_the_event_loop(ctx: AppContext) -> None:
+    """30,000 MIME parts take the stdlib parser a second or more; Slack's acks and the
+    outbox worker share the loop, so the parse runs in a thread."""
+    parts = b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" for _ in range(30_000))
+    raw = (
+        b"From: a@example.dk\r\nMessage-ID: <parts@x>\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + b"--b--\r\n"
+    )
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            lags.append(loop.time() - before - 0.01)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.05)
+    started = loop.time()
+    outcome = await pipeline.handle_raw(ctx, raw, "file")
+    took = loop.time() - started
+    ticker.cancel()
+    assert outcome.kind == "not_for_us"
+    # Parsed on the loop, one tick would wait about as long as the whole handling.
+    assert took > 0.3 and max(lags) < took / 2, (took, max(lags))
+
+
 # -- aarshjul mail ingest ------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ or none of it (and the message is handled from scratch).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -71,7 +72,10 @@ async def handle_raw(ctx: AppContext, raw: bytes, source: str) -> Outcome:
     """
     inbound = ctx.config.settings.inbound
     try:
-        mail = parse_message(raw, max_bytes=inbound.max_bytes)
+        # Off the event loop: up to 25 MB of hostile MIME (100,000 parts, a header of
+        # millions of bytes) takes the stdlib parser seconds, which must not hold up
+        # Slack's 3-second acks or the outbox worker sharing the loop.
+        mail = await asyncio.to_thread(parse_message, raw, max_bytes=inbound.max_bytes)
     except MalformedMail as error:
         return await _record_refused(ctx, raw, source, error)
     try:
