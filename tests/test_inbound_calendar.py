@@ -524,3 +524,19 @@ async def test_replies_that_say_no_answer_are_ignored_with_the_reason(
         outcome = await handle(ctx, mine)
         assert outcome is not None and outcome.params["email"] == "m04@example.dk"
         assert (await answers(ctx, meeting.meeting_id))["m04@example.dk"] == ("yes", "calendar")
+
+
+def test_only_the_first_calendars_of_a_message_are_read() -> None:
+    """Clients send one or two calendars; 90 large ones took icalendar half a minute."""
+    from bot.services.inbound.itip import MAX_CALENDARS, read_itip
+    from bot.services.inbound.message import MailPart
+
+    def part(uid: str) -> MailPart:
+        event = f"BEGIN:VEVENT\r\nUID:{uid}\r\nEND:VEVENT\r\n" if uid else ""
+        content = f"BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\n{event}END:VCALENDAR\r\n"
+        return MailPart("text/calendar", "invite.ics", content.encode(), attached=True)
+
+    readable = part("m-1@aarshjul")
+    found = read_itip([part("")] * (MAX_CALENDARS - 1) + [readable])
+    assert found is not None and found.uid == "m-1@aarshjul"
+    assert read_itip([part("")] * MAX_CALENDARS + [readable]) is None

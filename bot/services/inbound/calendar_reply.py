@@ -17,6 +17,7 @@ Nothing is ever mailed to the sender from here.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 
 from sqlmodel import select
@@ -50,7 +51,8 @@ async def handle_calendar_reply(
     """The outcome when the message is one of these; None to let the next handler look."""
     if not is_itip_answer(mail.parts):
         return None
-    itip = read_itip(mail.parts)
+    # icalendar takes a good part of a second for a large calendar: off the event loop.
+    itip = await asyncio.to_thread(read_itip, mail.parts)
     if itip is None:
         return _ignored("unreadable", {"sender": mail.from_address or "-"})
     meeting_id = await session.scalar(select(Meeting.id).where(Meeting.uid == itip.uid))
