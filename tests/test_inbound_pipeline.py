@@ -339,3 +339,32 @@ def test_ingest_exits_75_when_the_database_cannot_be_reached(tmp_path: Path) -> 
     )
     assert result.exit_code == 75, (result.stdout, result.stderr)
     assert "kan ikke få forbindelse til databasen" in result.stderr
+
+
+def test_each_ingest_forgets_raw_messages_older_than_keep_raw_days(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from storage.db import Database
+    from tests.conftest import run_sync
+
+    def kept() -> list[tuple[str, bool]]:
+        async def go() -> list[tuple[str, bool]]:
+            database = Database(cli.url)
+            try:
+                async with database.session() as session:
+                    result = await session.execute(
+                        select(InboundMessage.message_id, InboundMessage.raw).order_by(
+                            InboundMessage.id
+                        )
+                    )
+                    return [(m, r is not None) for m, r in result.all()]
+            finally:
+                await database.dispose()
+
+        return list(run_sync(go))
+
+    assert ingest(cli, "-", stdin=plain(13)).exit_code == 0
+    later = build_cli(clock=FixedClock(CLOCK.now() + timedelta(days=90, minutes=1)))
+    result = CliRunner().invoke(later, ["mail", "ingest", "-"], env=cli.env, input=plain(14))
+    assert result.exit_code == 0, result.stderr
+    assert kept() == [("<plain-13@example.dk>", False), ("<plain-14@example.dk>", True)]
