@@ -45,6 +45,7 @@ from tests.inbound_world import (
     sent_mail,
     world,
 )
+from tests.servers import SlackStandIn
 
 #: fixture, who answers (as the client writes the address), the answer it records.
 CLIENTS = (
@@ -540,3 +541,32 @@ def test_only_the_first_calendars_of_a_message_are_read() -> None:
     found = read_itip([part("")] * (MAX_CALENDARS - 1) + [readable])
     assert found is not None and found.uid == "m-1@aarshjul"
     assert read_itip([part("")] * MAX_CALENDARS + [readable]) is None
+
+
+async def test_slash_seminar_attendees_shows_an_answer_by_calendar(
+    database_url: str, tmp_path: Path, slack: SlackStandIn
+) -> None:
+    """Through the bot's signed HTTP endpoint: the Outlook Accept is 'Deltager (kalender)'."""
+    from bot.blocks import SEMINAR_VIEW
+    from bot.services.inbound import pipeline
+    from storage.models import Meeting
+    from tests.slack_world import slack_world
+    from tests.test_slack_hearing import START, view_of
+    from tests.test_slack_seminar import seminar_values
+
+    async with slack_world(database_url, tmp_path, START, slack) as w:
+        await w.command("USOFIE01", "/seminar", "new")
+        view_of(await w.api_call("views.open"))
+        status, _, _ = await w.interact(
+            w.submission("USOFIE01", SEMINAR_VIEW, seminar_values("2027-03-30"))
+        )
+        assert status == 200
+        async with w.ctx.db.session() as s:
+            meeting = (await s.execute(select(Meeting))).scalar_one()
+        await w.drain()
+        raw = reply("outlook_desktop_accept.eml", "bo@example.dk", "Bo Berg", meeting.uid, 0)
+        outcome = await pipeline.handle_raw(w.ctx, raw, "file")
+        assert outcome.kind == "calendar_reply", outcome
+        _, _, _, name = await w.command("USOFIE01", "/seminar", f"attendees {meeting.id}")
+        listing = (await w.response(name))["text"]
+        assert "Bo Berg: Deltager (kalender)" in listing and "Deltager: 1" in listing
