@@ -368,3 +368,9 @@ def test_each_ingest_forgets_raw_messages_older_than_keep_raw_days(
     result = CliRunner().invoke(later, ["mail", "ingest", "-"], env=cli.env, input=plain(14))
     assert result.exit_code == 0, result.stderr
     assert kept() == [("<plain-13@example.dk>", False), ("<plain-14@example.dk>", True)]
+
+
+def test_ingest_help_names_file_and_the_exit_codes(cli: Cli) -> None:
+    said = cli.ok("mail", "ingest", "--help")
+    assert "aarshjul mail ingest [OPTIONS] [FILE]" in " ".join(said.split())
+    assert "Exit 0" in said and "1 når det ikke er en e-mail" in said and "75" in said

@@ -34,7 +34,8 @@ def register(app: typer.Typer, state: CliState) -> None:
     @group.command("ingest", help=t(lang, "cli.help.mail_ingest"))
     def ingest_command(
         file: Annotated[
-            Path, typer.Argument(help=t(lang, "cli.help.mail_file"), show_default=False)
+            Path,
+            typer.Argument(help=t(lang, "cli.help.mail_file"), show_default=False, metavar="FILE"),
         ] = Path("-"),
     ) -> None:
         async def body(ctx: "AppContext") -> int:
