@@ -209,6 +209,14 @@ def test_region_overview_cli_text_csv_json(database_url: str, tmp_path: Path) ->
     }
     assert got == {k: dict(v) for k, v in EXPECTED.items()}
     assert data["councils"][0]["cells"]["result_review"]["answered"] == 2
+    beta = data["councils"][1]
+    assert [(d["measure"], d["since"], d["deviation"]) for d in beta["deviations"]] == [
+        ("in_work", "2027-05", "-18.0 %")
+    ]
+    assert [(r["title"], r["sent"]) for r in beta["recommendations"]] == [
+        ("Særligt fokus på de unges resultater", "2027-08-10")
+    ]
+    assert data["councils"][0]["deviations"] == data["councils"][0]["recommendations"] == []
     # --year: 2028 is not laid out yet, so no LBR has a cell in it.
     later = json.loads(
         cli.ok("region", "overview", "--council", "rbr-nord", "--year", "2028", "--format", "json")
