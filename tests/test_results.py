@@ -252,6 +252,9 @@ async def test_a_drifting_jobcentre_is_alerted_once_with_its_chart(
     assert all("skriftlig aftale" in text and "rådgivningsfunktion" in text for text in texts)
     assert all("Regionsdirektør Rikke Rask" in text and "10 %" in text for text in texts)
     assert all("15. januar 2026" in text for text in texts)
+    # How far from the group, and since when.
+    assert all("over gruppens gennemsnit (19,8 %)" in text for text in texts), texts[0]
+    assert all("3 perioder i træk, siden sep. 2026" in text for text in texts)
     shared = slack.uploads.shared()
     assert len(shared) == 2
     for file in shared:
