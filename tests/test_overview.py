@@ -451,6 +451,26 @@ async def test_an_lbr_member_sees_only_their_council(
                 assert "LBR Beta" not in body.replace("/council/lbr-alfa", "")
 
 
+async def test_an_e_mailed_link_clicked_five_times_at_once_opens_one_session(
+    database_url: str, tmp_path: Path, smtp: SmtpStandIn
+) -> None:
+    import asyncio
+
+    async with (
+        region_world(database_url, tmp_path, smtp_port=smtp.port) as (ctx, _clock),
+        serving(ctx) as base,
+        _browser() as http,
+    ):
+        link = await _sign_in_by_mail(http, base, ctx, smtp, "gitte@example.dk")
+
+        async def click() -> int:
+            async with _browser() as other, other.get(link, allow_redirects=False) as r:
+                return r.status
+
+        statuses = await asyncio.gather(*(click() for _ in range(5)))
+        assert sorted(statuses) == [302, 400, 400, 400, 400], statuses
+
+
 async def test_secretaries_see_what_their_councils_members_see(
     database_url: str, tmp_path: Path, smtp: SmtpStandIn
 ) -> None:
