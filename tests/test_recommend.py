@@ -570,3 +570,19 @@ async def test_answer_days_from_the_configuration_time_the_reminder_and_the_esca
         local(2026, 11, 30, 8, 0),
     ]
     assert len(rows) == 5  # two reminders, three escalations
+
+
+def test_agree_without_a_meeting_puts_it_to_the_councils_vote(
+    database_url: str, tmp_path: Path
+) -> None:
+    cli = setup_cli(database_url, tmp_path)
+    cli.ok(*CREATE)
+    # Anne (the chair) and Bo hold the voting seats; the quorum is every seat.
+    out = cli.ok("recommendation", "agree", "1")
+    assert "sendt til afstemning blandt 2 medlemmer" in out and "2 ja-stemmer" in out
+    assert "Status: udkast" in cli.ok("recommendation", "show", "1")  # not agreed by that
+    cli.refused("recommendation", "send", "1", says=("ikke vedtaget endnu",))
+    # Asking again sends no second ballot.
+    ballots = snapshot_url(database_url)["outbox"]
+    assert ballots and "afstemning" in cli.ok("recommendation", "agree", "1")
+    assert snapshot_url(database_url)["outbox"] == ballots
