@@ -218,15 +218,16 @@ class SlackSignIn:
 
 
 def _nonce_ok(id_token: str, nonce: str) -> bool:
-    """The id_token came straight from Slack over the token call; its nonce must be ours."""
-    if not id_token:
-        return True  # Slack always sends one; a stand-in without it has nothing to check
+    """The id_token came straight from Slack over the token call; its nonce must be ours
+    (Slack always sends an id_token with the nonce it was given: without one, no sign-in)."""
+    if not id_token or not nonce:
+        return False
     try:
         payload = id_token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
         return False
-    return claims.get("nonce") in (None, nonce)
+    return isinstance(claims, dict) and claims.get("nonce") == nonce
 
 
 async def person_for_slack(session: AsyncSession, info: dict[str, Any]) -> Person | None:
