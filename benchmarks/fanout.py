@@ -8,10 +8,15 @@ Prints figures, asserts nothing. The Slack-compatible server and the SMTP server
   and again for a second round with the DM channels known ("warm");
 * bare baseline: a plain aiosmtplib loop on one connection sending 2,500
   messages, and plain ``AsyncWebClient.chat_postMessage`` calls for the other
-  2,500 (timed one after the other, and also both loops at once), run before
-  and after ours and averaged.
+  2,500, timed one after the other.
 
-    python benchmarks/fanout.py [--database-url postgresql://127.0.0.1:5432/test]
+The baseline runs before every round of ours and after the last, and each round
+is compared with the mean of the two baselines either side of it: the machine's
+load drifts within seconds, so a baseline measured a minute away says little.
+``--rounds`` sets how many rounds (the first cold, the others warm); both loops
+at once (the bare loops' concurrency) is timed once, for information.
+
+    python benchmarks/fanout.py [--rounds 3] [--database-url postgresql://127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -131,7 +136,10 @@ async def _people(ctx) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-async def ours(database_url: str, servers: Servers, workdir: Path) -> list[tuple[str, float]]:
+async def ours(
+    database_url: str, servers: Servers, workdir: Path, rounds: int
+) -> tuple[list[tuple[str, float]], list[tuple[float, float]]]:
+    """Our rates per round, and the serial baselines (e-mail s, Slack s) around them."""
     environ = {
         "DATABASE_URL": database_url,
         "SLACK_BOT_TOKEN": "xoxb-bench",
@@ -145,13 +153,16 @@ async def ours(database_url: str, servers: Servers, workdir: Path) -> list[tuple
     environ.update({k: v for k, v in os.environ.items() if k.startswith("AARSHJUL__OUTBOX__")})
     config = load_config(environ=environ, cwd=workdir)
     results = []
+    baselines = []
     async with open_app(config, FixedClock(NOW)) as ctx:
         await ctx.db.upgrade()
         await _people(ctx)
         channels = await build_channels(ctx)
         try:
-            for round_no, label in ((1, "cold (DMs opened)"), (2, "warm (DM channels known)")):
+            for round_no in range(1, rounds + 1):
+                label = "cold (DMs opened)" if round_no == 1 else "warm (DM channels known)"
                 rows = await _seed(ctx, round_no)
+                baselines.append(await serial_baseline(servers))
                 worker = build_worker(ctx, channels)
                 start = time.perf_counter()
                 sent = 0
@@ -163,13 +174,28 @@ async def ours(database_url: str, servers: Servers, workdir: Path) -> list[tuple
                 elapsed = time.perf_counter() - start
                 assert sent == rows == COUNCILS * MEMBERS * 2, (sent, rows)
                 results.append((label, rows / elapsed))
+            baselines.append(await serial_baseline(servers))
         finally:
             for channel in channels.values():
                 await channel.close()
-    return results
+    return results, baselines
 
 
-async def baseline(servers: Servers) -> tuple[float, float, float]:
+async def serial_baseline(servers: Servers) -> tuple[float, float]:
+    """Seconds for the bare aiosmtplib loop, then for the bare chat_postMessage loop."""
+    smtp_loop, slack_loop = _bare_loops(servers)
+    return await smtp_loop(), await slack_loop()
+
+
+async def concurrent_baseline(servers: Servers) -> float:
+    """Seconds for both bare loops at once."""
+    smtp_loop, slack_loop = _bare_loops(servers)
+    start = time.perf_counter()
+    await asyncio.gather(smtp_loop(), slack_loop())
+    return time.perf_counter() - start
+
+
+def _bare_loops(servers: Servers):  # type: ignore[no-untyped-def]
     n = COUNCILS * MEMBERS
 
     async def smtp_loop() -> float:
@@ -194,12 +220,7 @@ async def baseline(servers: Servers) -> tuple[float, float, float]:
             await client.chat_postMessage(channel=f"D{i:08d}", text="Høringen har svarfrist i dag.")
         return time.perf_counter() - start
 
-    t_smtp = await smtp_loop()
-    t_slack = await slack_loop()
-    start = time.perf_counter()
-    await asyncio.gather(smtp_loop(), slack_loop())
-    t_both = time.perf_counter() - start
-    return t_smtp, t_slack, t_both
+    return smtp_loop, slack_loop
 
 
 @contextlib.contextmanager
@@ -235,6 +256,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of ours (≥ 2)")
     args = parser.parse_args()
     n = COUNCILS * MEMBERS * 2
     with (
@@ -244,30 +266,33 @@ def main() -> None:
     ):
         workdir = Path(tmp)
         url = pg_url or f"sqlite:///{workdir / 'bench.db'}"
-        # Baseline before and after ours, averaged: the machine's load drifts.
-        first = asyncio.run(baseline(servers))
-        figures = asyncio.run(ours(url, servers, workdir))
-        second = asyncio.run(baseline(servers))
-        t_smtp, t_slack, t_both = ((a + b) / 2 for a, b in zip(first, second, strict=True))
-    base_serial = n / (t_smtp + t_slack)
-    base_both = n / t_both
+        figures, baselines = asyncio.run(ours(url, servers, workdir, max(2, args.rounds)))
+        t_both = asyncio.run(concurrent_baseline(servers))
     print(
         f"machine: {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, database: {'PostgreSQL' if args.database_url else 'SQLite'}"
     )
+    serial = [n / (t_smtp + t_slack) for t_smtp, t_slack in baselines]
     print(
-        f"baseline: aiosmtplib 2,500 in {t_smtp:.2f} s ({n / 2 / t_smtp:.0f}/s), "
-        f"chat_postMessage 2,500 in {t_slack:.2f} s ({n / 2 / t_slack:.0f}/s)"
+        "baseline, one after the other (aiosmtplib 2,500, then chat_postMessage 2,500), "
+        "around the rounds: " + ", ".join(f"{rate:.0f}" for rate in serial) + " deliveries/s"
     )
+    t_smtp = sum(b[0] for b in baselines) / len(baselines)
+    t_slack = sum(b[1] for b in baselines) / len(baselines)
     print(
-        f"baseline, one after the other: {base_serial:.0f} deliveries/s; "
-        f"both loops at once: {base_both:.0f} deliveries/s"
+        f"  mean: aiosmtplib {n / 2 / t_smtp:.0f}/s, chat_postMessage {n / 2 / t_slack:.0f}/s; "
+        f"both loops at once (once, at the end): {n / t_both:.0f} deliveries/s"
     )
-    for label, rate in figures:
+    ratios: dict[str, list[float]] = {}
+    for i, (label, rate) in enumerate(figures):
+        base = (serial[i] + serial[i + 1]) / 2
+        ratios.setdefault(label, []).append(rate / base)
         print(
-            f"outbox worker, {n:,} deliveries, {label}: {rate:.0f} deliveries/s = "
-            f"{rate / base_serial:.2f} × serial baseline, {rate / base_both:.2f} × concurrent"
+            f"outbox worker, round {i + 1}, {n:,} deliveries, {label}: {rate:.0f} deliveries/s "
+            f"= {rate / base:.2f} × the baseline around it ({base:.0f}/s)"
         )
+    for label, values in ratios.items():
+        print(f"{label}: {min(values):.2f}–{max(values):.2f} × the baseline")
 
 
 if __name__ == "__main__":
