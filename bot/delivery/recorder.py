@@ -15,6 +15,7 @@ the worker as fast as a bare send loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -192,12 +193,12 @@ class OutcomeRecorder:
             try:
                 if self._conn is None:
                     self._conn = await self._connect()
-                # The first statement writes, so on SQLite the writer's lock is taken
-                # (waiting the busy timeout) before anything is read.
-                async with self._conn.begin():
-                    await outbox.record(self._conn, outcomes, worker=self.worker, now=self.now())
-                    if self.extra is not None:
-                        await self.extra(self._conn)
+                # On SQLite this process's writers queue on the database's lock (as
+                # Database.transaction does): the next batch's claim runs while this
+                # batch is delivered, and a commit that met it in SQLite's busy handler
+                # would sleep (1 ms, 2, 5, …) with every delivery slot waiting on it.
+                async with self._writer():
+                    await self._write(outcomes)
             except Exception as exc:
                 await self._drop_connection()  # perhaps broken: the next try takes a fresh one
                 if attempt == self.attempts:
@@ -216,3 +217,16 @@ class OutcomeRecorder:
             self.written += len(outcomes)
             return None
         return None  # pragma: no cover - the loop returns
+
+    def _writer(self) -> contextlib.AbstractAsyncContextManager[object]:
+        lock = getattr(self.db, "_writer", None) if self.db.is_sqlite else None
+        return lock if lock is not None else contextlib.nullcontext()
+
+    async def _write(self, outcomes: list[outbox.Outcome]) -> None:
+        assert self._conn is not None
+        # The first statement writes, so on SQLite the writer's lock is taken
+        # (waiting the busy timeout) before anything is read.
+        async with self._conn.begin():
+            await outbox.record(self._conn, outcomes, worker=self.worker, now=self.now())
+            if self.extra is not None:
+                await self.extra(self._conn)

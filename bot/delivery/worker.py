@@ -23,6 +23,7 @@ import os
 import random
 import secrets
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -64,6 +65,15 @@ class WorkerSettings:
     worker_timeout: timedelta = timedelta(seconds=30)
     #: Most outcomes written in one commit.
     record_batch: int = 200
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Claimed rows, and the task that renews their lease until ``done`` is set."""
+
+    rows: list[OutboxMessage]
+    done: asyncio.Event
+    keeper: asyncio.Task[None]
 
 
 @dataclass
@@ -241,7 +251,28 @@ class OutboxWorker:
 
     async def run_batch(self) -> RunReport:
         """Claim one batch of due rows and deliver it."""
-        report = RunReport()
+        async with self._recorder() as recorder:
+            batch = await self._claim_batch()
+            if batch is None:
+                return RunReport()
+            return await self._deliver_batch(batch, recorder, self._limits())
+
+    def _recorder(self) -> OutcomeRecorder:
+        return OutcomeRecorder(
+            self.db,
+            worker=self.worker_id,
+            now=self.clock.now,
+            extra=self._save_dm_channels,
+            max_batch=self.settings.record_batch,
+            enough=self.settings.concurrency,
+        )
+
+    def _limits(self) -> dict[str, asyncio.Semaphore]:
+        """One slot per delivery in flight, ``concurrency`` per channel."""
+        return {name: asyncio.Semaphore(self.settings.concurrency) for name in self.channels}
+
+    async def _claim_batch(self) -> _Batch | None:
+        """Claim up to ``batch_size`` due rows and start renewing their lease."""
         now = self.clock.now()
         async with self.db.transaction() as session:
             rows = await outbox.claim(
@@ -253,28 +284,26 @@ class OutboxWorker:
                 channels=list(self.channels),
                 quiet_allowed=self.window.allows(now),
             )
-        report.claimed = len(rows)
         if not rows:
-            return report
+            return None
         # Renewing the lease is stopped by an event, never by cancel(): a
         # cancelled database call can leave its connection stuck.
         done = asyncio.Event()
         keeper = asyncio.create_task(
             self._keep_lease([r.id for r in rows if r.id is not None], done)
         )
+        return _Batch(rows, done, keeper)
+
+    async def _deliver_batch(
+        self, batch: _Batch, recorder: OutcomeRecorder, limits: Mapping[str, asyncio.Semaphore]
+    ) -> RunReport:
+        """Deliver a claimed batch; returns once every outcome is committed."""
+        report = RunReport(claimed=len(batch.rows))
         try:
-            async with OutcomeRecorder(
-                self.db,
-                worker=self.worker_id,
-                now=self.clock.now,
-                extra=self._save_dm_channels,
-                max_batch=self.settings.record_batch,
-                enough=self.settings.concurrency,
-            ) as recorder:
-                outcomes = await self._deliver_all(rows, recorder)
+            outcomes = await self._deliver_all(batch.rows, recorder, limits)
         finally:
-            done.set()
-            await keeper
+            batch.done.set()
+            await batch.keeper
         for o in outcomes:
             if o.state == outbox.SENT:
                 report.sent += 1
@@ -284,7 +313,7 @@ class OutboxWorker:
                 report.failed += 1
             else:
                 report.skipped += 1
-        self._used.update(r.channel for r in rows)
+        self._used.update(r.channel for r in batch.rows)
         return report
 
     async def _keep_lease(self, ids: list[int], done: asyncio.Event) -> None:
@@ -309,21 +338,53 @@ class OutboxWorker:
                 log.exception("could not renew the lease of %d rows", len(ids))
 
     async def drain(self) -> RunReport:
-        """Housekeeping, then batches until nothing is claimable now."""
+        """Housekeeping, then batches until nothing is claimable now.
+
+        The next batch is claimed and rendered while the one before it is being
+        delivered, and its rows take the slots as the earlier ones free them: the
+        sends never wait for a claim's round trip or a batch's last stragglers. At
+        most two batches are held at once, and the slots (``concurrency`` per
+        channel) are shared, so a kill still repeats at most what was in flight.
+        """
         async with self._lock:
             report = await self.housekeeping()
             try:
-                while True:
-                    batch = await self.run_batch()
-                    report.add(batch)
-                    if batch.claimed < self.settings.batch_size:
-                        return report
+                report.add(await self._pipeline())
             finally:
                 # Connections stay open across the batches of one run, then close:
                 # the next run may be hours away.
                 for name in sorted(self._used):
                     await self.channels[name].end_batch()
                 self._used.clear()
+            return report
+
+    async def _pipeline(self) -> RunReport:
+        report = RunReport()
+        limits = self._limits()
+        running: deque[asyncio.Task[RunReport]] = deque()
+        async with self._recorder() as recorder:
+            try:
+                while True:
+                    batch = await self._claim_batch()
+                    if batch is not None:
+                        running.append(
+                            asyncio.create_task(self._deliver_batch(batch, recorder, limits))
+                        )
+                    if batch is None or len(batch.rows) < self.settings.batch_size:
+                        break
+                    if len(running) == 2:
+                        # The older batch first: then the next claim, while the newer
+                        # one is being delivered.
+                        report.add(await running.popleft())
+            finally:
+                # Every delivery ends before this returns, even after an error: the
+                # next run takes this worker's unrecorded rows back (see housekeeping).
+                results = await asyncio.gather(*running, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            report.add(result)
+        return report
 
     async def wait_idle(self) -> None:
         """Return once a run in hand has delivered and recorded its batch."""
@@ -343,7 +404,10 @@ class OutboxWorker:
         return min(found) if found else None
 
     async def _deliver_all(
-        self, rows: list[OutboxMessage], recorder: OutcomeRecorder
+        self,
+        rows: list[OutboxMessage],
+        recorder: OutcomeRecorder,
+        limits: Mapping[str, asyncio.Semaphore],
     ) -> list[outbox.Outcome]:
         today = local_today(self.clock, self.window.tz)
         prepared: list[tuple[OutboxMessage, Message | None, outbox.Outcome | None]] = []
@@ -352,7 +416,6 @@ class OutboxWorker:
                 prepared.append(await self._prepare(session, row, today))
         # Rows settled without a send (condition false, cannot render) go first.
         settled = [recorder.submit(o) for _, _, o in prepared if o is not None]
-        limits = {name: asyncio.Semaphore(self.settings.concurrency) for name in self.channels}
 
         async def one(row: OutboxMessage, message: Message) -> outbox.Outcome:
             # The slot is held until the outcome is committed: a row is in flight
