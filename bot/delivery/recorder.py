@@ -41,7 +41,9 @@ class OutcomeRecorder:
         db: the database.
         worker: the worker id that holds the rows (only its rows are updated).
         now: the clock's ``now`` (the time stored with each outcome).
-        extra: called in every commit's transaction, after the outcomes.
+        extra: called in every commit, before the outcomes are written (in the same
+            transaction on SQLite; on PostgreSQL, whose recorder connection autocommits,
+            as a statement of its own).
         max_batch: most outcomes in one commit.
         enough: this many outcomes waiting start a commit at once (the worker says
             its concurrency: a round of one channel, not held up by a slower channel).
@@ -112,6 +114,11 @@ class OutcomeRecorder:
         if self.db.is_sqlite:
             await conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
         else:
+            # No BEGIN and COMMIT round trips around each commit's statement: asyncpg
+            # sends an executemany as one pipeline that PostgreSQL runs as one implicit
+            # transaction (all outcomes or none); the Slack DM channels learnt (``extra``)
+            # go before it as a statement of their own.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.exec_driver_sql("SET synchronous_commit = off")
         await conn.commit()
         return conn
@@ -225,8 +232,10 @@ class OutcomeRecorder:
     async def _write(self, outcomes: list[outbox.Outcome]) -> None:
         assert self._conn is not None
         # The first statement writes, so on SQLite the writer's lock is taken
-        # (waiting the busy timeout) before anything is read.
+        # (waiting the busy timeout) before anything is read. ``extra`` goes first: on
+        # PostgreSQL it is a statement of its own, and a kill between the two must not
+        # leave rows recorded as sent whose DM channels were never stored.
         async with self._conn.begin():
-            await outbox.record(self._conn, outcomes, worker=self.worker, now=self.now())
             if self.extra is not None:
                 await self.extra(self._conn)
+            await outbox.record(self._conn, outcomes, worker=self.worker, now=self.now())
