@@ -20,19 +20,19 @@ import asyncio
 import json
 import logging
 import os
-import random
-import secrets
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.base import Channel, Message, PermanentDeliveryError, TemporaryDeliveryError
+from bot.delivery.identity import default_worker_id, pid_alive
+from bot.delivery.outcomes import Outcomes, WorkerSettings
 from bot.delivery.recorder import OutcomeRecorder
 from bot.delivery.render import Renderer
 from bot.observability import Metrics, log_event
@@ -48,23 +48,6 @@ log = logging.getLogger("aarshjul.delivery")
 AfterSent = Callable[[Database, OutboxMessage, str, Channel], Awaitable[None]]
 #: A check run at delivery for rows with a ``condition`` (escalations).
 Condition = Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    batch_size: int = 100
-    lease: timedelta = timedelta(minutes=5)
-    max_attempts: int = 8
-    backoff_base: timedelta = timedelta(seconds=30)
-    backoff_cap: timedelta = timedelta(hours=1)
-    #: Deliveries in flight at once per channel.
-    concurrency: int = 16
-    #: How often a running worker renews its heartbeat.
-    heartbeat: timedelta = timedelta(seconds=5)
-    #: A worker whose heartbeat is this old is dead and its rows are taken over.
-    worker_timeout: timedelta = timedelta(seconds=30)
-    #: Most outcomes written in one commit.
-    record_batch: int = 200
 
 
 @dataclass(frozen=True)
@@ -94,25 +77,6 @@ class RunReport:
         self.failed += other.failed
         self.skipped += other.skipped
         self.reclaimed.extend(other.reclaimed)
-
-
-def default_worker_id() -> str:
-    """``host:pid:random``: unique per process start, so a container restarted with the
-    same host name and pid 1 is not taken for the worker that died before it."""
-    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host (another user's counts)."""
-    if pid <= 0:
-        return True  # not a pid we can ask about: trust the heartbeat
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # EPERM: it exists, it is someone else's
-    return True
 
 
 class OutboxWorker:
@@ -150,6 +114,7 @@ class OutboxWorker:
         self.conditions = dict(conditions or {})
         self.after_sent = dict(after_sent or {})
         self.metrics = metrics
+        self.outcomes = Outcomes(self.settings, clock, metrics)
         self._lock = asyncio.Lock()
         self._used: set[str] = set()
         self.host = socket.gethostname()[:255]
@@ -450,24 +415,32 @@ class OutboxWorker:
                 return (
                     row,
                     None,
-                    self._finish(row, outbox.FAILED, f"unknown condition {row.condition!r}"),
+                    self.outcomes.finish(
+                        row, outbox.FAILED, f"unknown condition {row.condition!r}"
+                    ),
                 )
             try:
                 holds = await check(session, row)
             except Exception as exc:
                 log.exception("condition %s failed for outbox row %s", row.condition, row.id)
-                return row, None, self._retry_or_fail(row, f"condition check failed: {exc}", None)
+                return (
+                    row,
+                    None,
+                    self.outcomes.retry_or_fail(row, f"condition check failed: {exc}", None),
+                )
             if not holds:
                 return (
                     row,
                     None,
-                    self._finish(row, outbox.SKIPPED, f"condition {row.condition} does not hold"),
+                    self.outcomes.finish(
+                        row, outbox.SKIPPED, f"condition {row.condition} does not hold"
+                    ),
                 )
         try:
             message = await self.renderer.render(session, row, today)
         except Exception as exc:
             log.exception("cannot render outbox row %s (%s)", row.id, row.key)
-            failed = self._finish(
+            failed = self.outcomes.finish(
                 row, outbox.FAILED, f"cannot render: {exc!r}", external_id=row.external_id
             )
             return row, None, failed
@@ -482,19 +455,21 @@ class OutboxWorker:
         try:
             external_id = await channel.send(message)
         except TemporaryDeliveryError as exc:
-            return self._retry_or_fail(row, str(exc), exc.retry_after, exc.progress)
+            return self.outcomes.retry_or_fail(row, str(exc), exc.retry_after, exc.progress)
         except PermanentDeliveryError as exc:
             progress = exc.progress or row.external_id
-            return self._finish(row, outbox.FAILED, str(exc), external_id=progress)
+            return self.outcomes.finish(row, outbox.FAILED, str(exc), external_id=progress)
         except Exception as exc:
             # A bug in a channel must not stop the batch; the row is retried.
             log.exception("channel %s raised on outbox row %s", row.channel, row.id)
-            return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", None)
+            return self.outcomes.retry_or_fail(row, f"{type(exc).__name__}: {exc}", None)
         await self._after_sent(row, external_id, channel)
         latency = (self.clock.now() - row.due_at).total_seconds()
         if self.metrics:
             self.metrics.latency.labels(channel=row.channel).observe(max(0.0, latency))
-        return self._finish(row, outbox.SENT, None, external_id=external_id, latency=latency)
+        return self.outcomes.finish(
+            row, outbox.SENT, None, external_id=external_id, latency=latency
+        )
 
     async def _after_sent(self, row: OutboxMessage, external_id: str, channel: Channel) -> None:
         """Let the feature that queued the row note that it went (never fails the row)."""
@@ -508,73 +483,6 @@ class OutboxWorker:
             await hook(self.db, row, external_id, channel)
         except Exception:
             log.exception("after-sent hook %s failed for outbox row %s", name, row.id)
-
-    def _retry_or_fail(
-        self,
-        row: OutboxMessage,
-        error: str,
-        retry_after: float | None,
-        progress: str | None = None,
-    ) -> outbox.Outcome:
-        """Back to pending with a backoff (or failed after the last attempt); ``progress``
-        (what already reached the recipient, by default what the row holds) stays on
-        the row as its external id."""
-        progress = progress or row.external_id
-        if row.attempts >= self.settings.max_attempts:
-            return self._finish(
-                row,
-                outbox.FAILED,
-                f"gave up after {row.attempts} attempts: {error}",
-                external_id=progress,
-            )
-        if retry_after is not None:
-            delay = timedelta(seconds=retry_after)
-        else:
-            base = self.settings.backoff_base * (2 ** (row.attempts - 1))
-            delay = min(base, self.settings.backoff_cap) * (0.5 + random.random())
-        due = self.clock.now() + delay
-        return self._finish(
-            row,
-            outbox.PENDING,
-            error,
-            external_id=progress,
-            due_at=due,
-            retry_in=delay.total_seconds(),
-        )
-
-    def _finish(
-        self,
-        row: OutboxMessage,
-        state: str,
-        error: str | None,
-        *,
-        external_id: str | None = None,
-        due_at: datetime | None = None,
-        latency: float | None = None,
-        retry_in: float | None = None,
-    ) -> outbox.Outcome:
-        result = "retried" if state == outbox.PENDING else state
-        fields: dict[str, object] = {
-            "id": row.id,
-            "key": row.key,
-            "channel": row.channel,
-            "attempt": row.attempts,
-            "result": result,
-        }
-        if external_id:
-            fields["external_id"] = external_id
-        if latency is not None:
-            fields["latency_s"] = round(latency, 3)
-        if retry_in is not None:
-            fields["retry_in_s"] = round(retry_in, 1)
-        if error:
-            fields["error"] = error
-        level = logging.WARNING if state == outbox.FAILED else logging.INFO
-        log_event(log, "delivery", level, **fields)
-        if self.metrics:
-            self.metrics.deliveries.labels(channel=row.channel, result=result).inc()
-        assert row.id is not None
-        return outbox.Outcome(row.id, state, error, external_id, due_at)
 
     async def _save_dm_channels(self, session: AsyncSession | AsyncConnection) -> None:
         slack = self.channels.get("slack")
