@@ -1,4 +1,6 @@
-"""The outbox: every notification is a row; this module is the only one that moves rows.
+"""The outbox: every notification is a row; this module (with its parts
+:mod:`storage.outbox_workers` and :mod:`storage.outbox_admin`, re-exported here) is the only
+one that moves rows.
 
 Life of a row::
 
@@ -16,22 +18,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from scheduler.planner import PlannedNotification
 from storage.models import OutboxMessage, Worker
+from storage.outbox_base import (  # noqa: F401
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    STATES,
+    insert_into,
+)
 from storage.types import UTCDateTime
 
-PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
-STATES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
 _CHUNK = 500
 
 OM = OutboxMessage
@@ -66,13 +74,6 @@ def _row_values(p: PlannedNotification, now: datetime) -> dict[str, Any]:
     }
 
 
-def _insert_into(session: AsyncSession, table: Any) -> Any:
-    """The dialect's INSERT (both have ON CONFLICT)."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
-
-
 async def enqueue(
     session: AsyncSession, planned: Iterable[PlannedNotification], *, now: datetime
 ) -> int:
@@ -86,7 +87,7 @@ async def enqueue(
         return 0
     # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
     # without compiling one giant statement per chunk.
-    stmt = _insert_into(session, OM.__table__).on_conflict_do_nothing(index_elements=["key"])
+    stmt = insert_into(session, OM.__table__).on_conflict_do_nothing(index_elements=["key"])
     result = await session.execute(stmt.returning(OM.__table__.c.id), batch)
     inserted = len(result.all())
     return inserted
@@ -235,106 +236,6 @@ async def skip(session: AsyncSession, ids: Sequence[int], reason: str, *, now: d
         )
         done += len(result.all())
     return done
-
-
-@dataclass(frozen=True)
-class Reclaimed:
-    """A row whose worker's lease ran out: it may or may not have been delivered."""
-
-    id: int
-    key: str
-    claimed_by: str | None
-
-
-async def reclaim_expired(
-    session: AsyncSession,
-    *,
-    now: datetime,
-    worker_timeout: timedelta = timedelta(seconds=30),
-    dead: Sequence[str] = (),
-) -> list[Reclaimed]:
-    """Put the rows of dead workers back to pending, and say which they were.
-
-    A ``sending`` row is reclaimed when its worker is known to be dead: named in
-    ``dead`` (the caller saw its process gone), or its heartbeat is older than
-    ``worker_timeout``, or it has no worker row at all and its lease ran out (a
-    worker that never published a heartbeat). A worker whose heartbeat is fresh
-    keeps its rows however long its batch takes, whatever the lease says.
-
-    These are the rows in flight when a worker died; the caller logs them, since
-    each may reach its recipient twice.
-    """
-    t = OM.__table__
-    w = Worker.__table__
-    stale = select(w.c.id).where(w.c.last_seen < now - worker_timeout)
-    known = select(w.c.id).where(w.c.id == t.c.claimed_by).exists()
-    gone = [t.c.claimed_by.in_(stale), and_(~known, t.c.lease_until < now)]
-    if dead:
-        gone.append(t.c.claimed_by.in_(list(dead)))
-    result = await session.execute(
-        update(t)
-        .where(t.c.state == SENDING, or_(*gone))
-        .values(
-            state=PENDING,
-            last_error="reclaimed: its worker stopped (it may have sent this already)",
-            updated_at=now,
-        )
-        .returning(t.c.id, t.c.key, t.c.claimed_by)
-    )
-    return [Reclaimed(r.id, r.key, r.claimed_by) for r in result]
-
-
-# --- workers and their heartbeats ---------------------------------------------------------
-
-
-async def heartbeat(
-    session: AsyncSession, *, worker: str, host: str, pid: int, now: datetime
-) -> None:
-    """Publish that ``worker`` is alive now (its row is created on the first beat)."""
-    stmt = _insert_into(session, Worker.__table__).values(
-        id=worker, host=host, pid=pid, started=now, last_seen=now
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=["id"], set_={"last_seen": now})
-    )
-
-
-async def forget_workers(session: AsyncSession, ids: Sequence[str]) -> int:
-    """Remove workers' rows (a clean shutdown, or workers found dead)."""
-    if not ids:
-        return 0
-    w = Worker.__table__
-    result = await session.execute(delete(w).where(w.c.id.in_(list(ids))).returning(w.c.id))
-    return len(result.all())
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """A worker as the database knows it, and how many rows it holds now."""
-
-    id: str
-    host: str
-    pid: int
-    started: datetime
-    last_seen: datetime
-    held: int
-
-
-async def workers(session: AsyncSession) -> list[WorkerInfo]:
-    """Every known worker, newest heartbeat first, with the ``sending`` rows it holds."""
-    t, w = OM.__table__, Worker.__table__
-    held = (
-        select(t.c.claimed_by, func.count().label("held"))
-        .where(t.c.state == SENDING)
-        .group_by(t.c.claimed_by)
-        .subquery()
-    )
-    result = await session.execute(
-        select(w, func.coalesce(held.c.held, 0))
-        .outerjoin(held, held.c.claimed_by == w.c.id)
-        .order_by(w.c.last_seen.desc(), w.c.id)
-    )
-    return [WorkerInfo(r.id, r.host, r.pid, r.started, r.last_seen, int(r[-1])) for r in result]
 
 
 async def skip_stale(session: AsyncSession, *, now: datetime) -> list[tuple[int, str]]:
@@ -559,90 +460,19 @@ async def next_due_split(
     return found.get(False), found.get(True), min(times) if times else None
 
 
-@dataclass
-class OutboxStatus:
-    """Counts per state, the backlog of due rows, and the failed rows."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    backlog: int = 0
-    oldest_due: datetime | None = None
-    failed: list[OutboxMessage] = field(default_factory=list)
-    workers: list[WorkerInfo] = field(default_factory=list)
-
-
-async def status(session: AsyncSession, *, now: datetime, failed_limit: int = 50) -> OutboxStatus:
-    t = OM.__table__
-    result = OutboxStatus(counts=dict.fromkeys(STATES, 0))
-    for state, count in await session.execute(select(t.c.state, func.count()).group_by(t.c.state)):
-        result.counts[state] = count
-    row = (
-        await session.execute(
-            select(func.count(), func.min(t.c.due_at)).where(
-                or_(t.c.state == SENDING, and_(t.c.state == PENDING, t.c.due_at <= now))
-            )
-        )
-    ).one()
-    result.backlog = row[0]
-    result.oldest_due = row[1]
-    failed = await session.execute(
-        select(OM)
-        .where(col(OM.state) == FAILED)
-        .order_by(col(OM.updated_at).desc())
-        .limit(failed_limit)
-    )
-    result.failed = list(failed.scalars())
-    result.workers = await workers(session)
-    return result
-
-
-async def get(session: AsyncSession, row_id: int) -> OutboxMessage | None:
-    return await session.get(OM, row_id)
-
-
-async def retry(session: AsyncSession, row: OutboxMessage, *, now: datetime) -> None:
-    """Send a failed (or skipped) row again, now, with a fresh count of attempts."""
-    row.state = PENDING
-    row.due_at = now
-    row.attempts = 0
-    row.lease_until = None
-    row.claimed_by = None
-    row.quiet = False
-    row.expires_at = None
-    row.updated_at = now
-    session.add(row)
-    await session.flush()
-
-
-#: A bounce fails a row that went out, is going out, or waits to go again after a
-#: reclaim (its first attempt may have been delivered): the address does not take
-#: mail. A row already failed or skipped stays as it is.
-BOUNCEABLE = (SENT, SENDING, PENDING)
-
-
-async def fail_bounced(
-    session: AsyncSession, row_id: int, *, key: str, reason: str, now: datetime
-) -> bool:
-    """Mark a row failed because the recipient's server returned it (a DSN).
-
-    One statement that re-checks the row's key (the caller verified the Message-ID's
-    hash against it) and its state; ``reported_at`` is cleared so the failure is in
-    the secretariat's next daily report. A worker still holding the row
-    (``sending``) finds it no longer ``sending`` and its own result is dropped.
-
-    Returns:
-        True when this call failed the row; False when it was failed or skipped already.
-    """
-    t = OM.__table__
-    result = await session.execute(
-        update(t)
-        .where(t.c.id == row_id, t.c.key == key, t.c.state.in_(BOUNCEABLE))
-        .values(
-            state=FAILED,
-            last_error=reason,
-            lease_until=None,
-            reported_at=None,
-            updated_at=now,
-        )
-        .returning(t.c.id)
-    )
-    return result.first() is not None
+# The outbox's other parts, so callers keep saying ``outbox.heartbeat``, ``outbox.status``.
+from storage.outbox_admin import (  # noqa: E402, F401
+    OutboxStatus,
+    fail_bounced,
+    get,
+    retry,
+    status,
+)
+from storage.outbox_workers import (  # noqa: E402, F401
+    Reclaimed,
+    WorkerInfo,
+    forget_workers,
+    heartbeat,
+    reclaim_expired,
+    workers,
+)
