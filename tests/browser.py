@@ -8,8 +8,10 @@ tests skip with the reason when either is missing on a developer's machine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -70,7 +72,11 @@ async def chromium() -> AsyncIterator[Any]:
     except ImportError:  # pragma: no cover - the dev extra installs it
         pytest.skip("playwright is not installed (pip install -e '.[dev]')")
     binary = chromium_path()
-    with tempfile.TemporaryDirectory(prefix="aarshjul-chromium-") as profile:
+    # Chromium's helper processes may still write to the profile for a moment after the
+    # browser itself exits; a leftover file in a temporary folder is not a test failure.
+    with tempfile.TemporaryDirectory(
+        prefix="aarshjul-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = await asyncio.create_subprocess_exec(
             binary,
             *FLAGS,
@@ -78,6 +84,8 @@ async def chromium() -> AsyncIterator[Any]:
             "about:blank",
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own process group, so the teardown stops its helper processes too.
+            start_new_session=True,
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -98,9 +106,11 @@ async def chromium() -> AsyncIterator[Any]:
                     await browser.close()
         finally:
             if process.returncode is None:
-                process.terminate()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
                 try:
                     await asyncio.wait_for(process.wait(), 10)
                 except TimeoutError:
-                    process.kill()
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
                     await process.wait()
