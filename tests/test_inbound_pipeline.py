@@ -233,8 +233,10 @@ async def test_parsing_a_slow_message_does_not_hold_up_the_event_loop(ctx: AppCo
     took = loop.time() - started
     ticker.cancel()
     assert outcome.kind == "not_for_us"
-    # Parsed on the loop, one tick would wait about as long as the whole handling.
-    assert took > 0.3 and max(lags) < took / 2, (took, max(lags))
+    # Parsed on the loop, one tick would wait about as long as the whole handling; in a
+    # thread the loop still turns (the GIL is shared, so a tick may wait a while on a
+    # loaded machine: CI saw 1.2 s of 2.2 s on PostgreSQL).
+    assert took > 0.3 and max(lags) < took * 0.7, (took, max(lags))
 
 
 # -- aarshjul mail ingest ------------------------------------------------------------
