@@ -303,6 +303,26 @@ def notice(
     )
 
 
+def weekly_slots(
+    today: date, window: SendWindow, *, send_at: time, now: datetime | None = None
+) -> list[tuple[date, str, datetime, datetime]]:
+    """This week's and next week's Monday mail: (Monday, ``wYYYY-WW``, when it is due,
+    when it expires). Due at ``send_at`` on the Monday, or the next allowed minute; with
+    ``now``, this week's is left out once its time has passed; pointless once its week
+    is over. The digests and the region's weekly overview both go out in these slots.
+    """
+    this_monday = today - timedelta(days=today.weekday())
+    slots = []
+    for monday in (this_monday, this_monday + timedelta(days=7)):
+        iso = monday.isocalendar()
+        due = window.next_allowed(window.local(monday, send_at))
+        if now is not None and monday == this_monday and due < now:
+            continue
+        expires = window.local(monday + timedelta(days=7), time(0, 0))
+        slots.append((monday, f"w{iso.year}-{iso.week:02d}", due, expires))
+    return slots
+
+
 def plan_digests(
     recipients: Sequence[Recipient],
     today: date,
@@ -320,16 +340,8 @@ def plan_digests(
     left out once its time has passed (someone who opts in on a Wednesday starts
     with next week's); a row already planned for it stays and is sent.
     """
-    this_monday = today - timedelta(days=today.weekday())
     planned = []
-    for monday in (this_monday, this_monday + timedelta(days=7)):
-        iso = monday.isocalendar()
-        week = f"w{iso.year}-{iso.week:02d}"
-        due = window.next_allowed(window.local(monday, send_at))
-        if now is not None and monday == this_monday and due < now:
-            continue
-        # A digest is pointless once its week is over.
-        expires = window.local(monday + timedelta(days=7), time(0, 0))
+    for monday, week, due, expires in weekly_slots(today, window, send_at=send_at, now=now):
         for r in recipients:
             source = f"digest:{r.who}"
             planned.append(

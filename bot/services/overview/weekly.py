@@ -7,7 +7,7 @@ out, so it shows the region as it stands that morning.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from bot.i18n import t
 from bot.services.app import AppContext
 from bot.services.overview.export import cell_text, summary_line
 from bot.services.overview.load import region_overview
-from scheduler.planner import Kind, PlannedNotification, SendWindow
+from scheduler.planner import Kind, PlannedNotification, SendWindow, weekly_slots
 from storage.models import Council, OutboxMessage
 
 MESSAGE = "overview.weekly"
@@ -52,15 +52,8 @@ async def plan_weekly(
     measures = {
         key: [m.name_da, m.name_en] for key, m in ctx.config.settings.results.measures.items()
     }
-    this_monday = today - timedelta(days=today.weekday())
     planned = []
-    for monday in (this_monday, this_monday + timedelta(days=7)):
-        iso = monday.isocalendar()
-        week = f"w{iso.year}-{iso.week:02d}"
-        due = window.next_allowed(window.local(monday, send_at))
-        if monday == this_monday and due < now:
-            continue
-        expires = window.local(monday + timedelta(days=7), time(0, 0))
+    for monday, week, due, expires in weekly_slots(today, window, send_at=send_at, now=now):
         for rbr in regions:
             source = f"{PREFIX}{rbr.id}"
             key = f"{source}/{week}/email"
