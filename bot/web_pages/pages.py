@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode
 
@@ -149,23 +150,16 @@ def add_pages(ctx: AppContext, app: web.Application) -> None:
     published = bool(ctx.config.settings.web.public_url or ctx.config.secrets.slack_client_id)
     signer = Signer(key.get_secret_value().encode() if key else None, published=published)
     site = Site(ctx, signer, environment())
-    app.router.add_get("/", _bind(start, site))
-    app.router.add_get("/overview/{rbr}", _bind(overview, site))
-    app.router.add_get("/council/{key}", _bind(council, site))
-    app.router.add_get("/council/{key}/wheel.png", _bind(council_wheel_png, site))
-    app.router.add_get("/signin", _bind(signin_page, site))
-    app.router.add_post("/signin/email", _bind(signin_email, site))
-    app.router.add_get("/signin/link", _bind(signin_link, site))
-    app.router.add_get("/signin/slack", _bind(signin_slack, site))
-    app.router.add_get("/signin/slack/callback", _bind(slack_callback, site))
-    app.router.add_post("/signout", _bind(signout, site))
-
-
-def _bind(view: Any, site: Site) -> Any:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return await view(site, request)
-
-    return handler
+    app.router.add_get("/", partial(start, site))
+    app.router.add_get("/overview/{rbr}", partial(overview, site))
+    app.router.add_get("/council/{key}", partial(council, site))
+    app.router.add_get("/council/{key}/wheel.png", partial(council_wheel_png, site))
+    app.router.add_get("/signin", partial(signin_page, site))
+    app.router.add_post("/signin/email", partial(signin_email, site))
+    app.router.add_get("/signin/link", partial(signin_link, site))
+    app.router.add_get("/signin/slack", partial(signin_slack, site))
+    app.router.add_get("/signin/slack/callback", partial(slack_callback, site))
+    app.router.add_post("/signout", partial(signout, site))
 
 
 async def _access(site: Site, request: web.Request) -> tuple[Access | None, str]:
